@@ -1,0 +1,99 @@
+"""notebook-executor: run Jupyter notebooks in the background, once or on a schedule.
+
+The work is done by a Rust core (:mod:`notebook_executor._core`); this package is its
+Python face.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping
+
+from . import _core
+from ._env import python_env
+from .errors import (
+    CellExecutionError,
+    ConflictError,
+    ExecutionTimeoutError,
+    InvalidScheduleError,
+    KernelDiedError,
+    KernelNotFoundError,
+    NotebookExecutorError,
+    NotebookFormatError,
+    NotFoundError,
+    ParameterError,
+)
+
+__version__ = _core.__version__
+
+
+def execute_notebook(
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    kernel_name: str | None = None,
+    cwd: str | os.PathLike | None = None,
+    timeout: float | None = None,
+    cell_timeout: float | None = None,
+    progress: bool = False,
+    log_output: bool = False,
+    allow_errors: bool = False,
+) -> dict:
+    """Run a notebook in the foreground, papermill-style, and return the executed notebook.
+
+    ``parameters`` are injected in a cell tagged ``injected-parameters`` after the cell
+    tagged ``parameters``. The executed notebook is written to ``output_path`` after
+    every cell (atomically). ``cwd`` is the kernel's working directory (default: the
+    notebook's folder). ``timeout`` bounds the whole run and ``cell_timeout`` each cell,
+    in seconds. On a failing cell the partial notebook is written with papermill's error
+    banner and :class:`CellExecutionError` is raised (unless ``allow_errors``).
+    Ctrl-C stops the run and its kernel.
+    """
+    text = _core.execute_notebook(
+        os.fspath(input_path),
+        None if output_path is None else os.fspath(output_path),
+        dict(parameters) if parameters is not None else None,
+        kernel_name,
+        None if cwd is None else os.fspath(cwd),
+        timeout,
+        cell_timeout,
+        progress,
+        log_output,
+        allow_errors,
+        python_env(),
+    )
+    return json.loads(text)
+
+
+def parse_parameters(text: str) -> dict:
+    """Parse the parameter string ``optimizer="SGD",learning_rate=0.01`` into a dict."""
+    return _core.parse_parameter_string(text)
+
+
+def notebook_parameters(path: str | os.PathLike) -> list[dict]:
+    """The parameters cell of a notebook: ``[{name, type, default, source, help}]``."""
+    return _core.notebook_parameters(os.fspath(path))
+
+
+def list_kernels() -> list[dict]:
+    """The kernelspecs this interpreter sees: ``[{name, display_name, language, resource_dir}]``."""
+    return _core.list_kernelspecs(python_env())
+
+
+__all__ = [
+    "execute_notebook",
+    "parse_parameters",
+    "notebook_parameters",
+    "list_kernels",
+    "NotebookExecutorError",
+    "NotebookFormatError",
+    "ParameterError",
+    "KernelNotFoundError",
+    "KernelDiedError",
+    "CellExecutionError",
+    "ExecutionTimeoutError",
+    "NotFoundError",
+    "ConflictError",
+    "InvalidScheduleError",
+]

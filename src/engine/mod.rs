@@ -1,0 +1,329 @@
+//! Runs a notebook from top to bottom on a kernel, papermill-style: parameters injected,
+//! outputs recorded as nbclient records them, the output notebook written after every
+//! cell, and every way a run can end (error, timeout, dead kernel, cancel) reported
+//! with the partial notebook on disk.
+
+mod outputs;
+mod papermill;
+mod progress;
+
+pub use progress::{RunObserver, TerminalObserver};
+
+use crate::error::{Error, Result};
+use crate::kernel::{Event, Kernel, KernelSearch, KernelSpec, INTERRUPT_GRACE};
+use crate::notebook::{cell_has_tag, cell_source, Notebook};
+use crate::params::{self, Language, Parameters};
+use chrono::Utc;
+use outputs::{coalesce_streams, Effect, OutputRecorder};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub input: PathBuf,
+    /// Where the executed notebook goes; written after every cell. None: not written.
+    pub output: Option<PathBuf>,
+    pub parameters: Parameters,
+    /// Overrides the notebook's `metadata.kernelspec.name`.
+    pub kernel_name: Option<String>,
+    /// The kernel's working directory; default: the input notebook's folder.
+    pub cwd: Option<PathBuf>,
+    /// Whole run.
+    pub timeout: Option<Duration>,
+    pub cell_timeout: Option<Duration>,
+    /// Go on after a failing cell.
+    pub allow_errors: bool,
+    pub search: KernelSearch,
+}
+
+/// A notebook ready to run: read, kernel found, parameters injected. Everything that can
+/// be wrong with the inputs is found here, before anything is written or started.
+pub struct PreparedRun {
+    pub notebook: Notebook,
+    pub spec: KernelSpec,
+    pub warnings: Vec<String>,
+    options: RunOptions,
+}
+
+pub fn prepare(options: RunOptions) -> Result<PreparedRun> {
+    let mut notebook = Notebook::read(&options.input)?;
+    let kernel_name = match options.kernel_name.clone().filter(|k| !k.is_empty()) {
+        Some(name) => name,
+        None => default_kernel_name(&notebook).ok_or_else(|| Error::NotebookFormat {
+            path: options.input.clone(),
+            message: "the notebook names no kernel (metadata.kernelspec.name) nor a language; give a kernel name".into(),
+        })?,
+    };
+    let spec = options.search.find(&kernel_name)?;
+    let language_name = if spec.language.is_empty() { notebook.language().unwrap_or("").to_owned() } else { spec.language.clone() };
+    let mut warnings = Vec::new();
+    let mut typed = options.parameters.clone();
+    if !options.parameters.is_empty() {
+        let language = Language::from_name(&language_name).ok_or_else(|| {
+            Error::parameter(None, format!("parameters cannot be translated to the kernel's language {language_name:?} (Python, R and Julia can)"))
+        })?;
+        let (converted, w) = params::inject(&mut notebook, &options.parameters, language)?;
+        typed = converted;
+        warnings = w;
+    }
+    let defaults = Language::from_name(&language_name)
+        .map(|language| params::notebook_defaults(&notebook, language))
+        .unwrap_or_default();
+    let default_parameters: serde_json::Map<String, Value> = defaults
+        .iter()
+        .map(|d| (d.name.clone(), d.value.as_ref().map(|v| v.to_json()).unwrap_or_else(|| json!(d.source))))
+        .collect();
+    papermill::start_run(
+        &mut notebook,
+        json!({
+            "default_parameters": default_parameters,
+            "parameters": typed.to_json(),
+            "environment_variables": {},
+            "version": env!("CARGO_PKG_VERSION"),
+            "input_path": options.input.display().to_string(),
+            "output_path": options.output.as_ref().map(|p| p.display().to_string()),
+            "start_time": null,
+            "end_time": null,
+            "duration": null,
+            "exception": null,
+        }),
+    );
+    Ok(PreparedRun { notebook, spec, warnings, options })
+}
+
+/// The notebook's kernel, or python3 for a Python notebook without a kernelspec.
+fn default_kernel_name(notebook: &Notebook) -> Option<String> {
+    if let Some(name) = notebook.kernel_name() {
+        return Some(name.to_owned());
+    }
+    match notebook.language().and_then(Language::from_name) {
+        Some(Language::Python) => Some("python3".into()),
+        _ => None,
+    }
+}
+
+enum CellOutcome {
+    Completed,
+    /// A cell raised and the run stops.
+    Failed { ename: String, evalue: String, traceback: Vec<String> },
+    /// `sys.exit()` / `sys.exit(0)`: the notebook ends, successfully (as papermill).
+    Exited,
+    TimedOut(String),
+    Died(String),
+    Cancelled,
+}
+
+impl PreparedRun {
+    /// Runs the notebook. On failure the partial notebook is on disk (when an output path
+    /// was given) with papermill's error banner, and the error says which cell.
+    pub async fn run(mut self, observer: &mut dyn RunObserver, mut cancel: watch::Receiver<bool>) -> Result<Notebook> {
+        for warning in &self.warnings {
+            observer.warning(warning);
+        }
+        let started = Utc::now();
+        let run_deadline = self.options.timeout.map(|t| Instant::now() + t);
+        self.notebook.metadata_mut()["papermill"]["start_time"] = json!(papermill::timestamp(started));
+        self.write()?;
+
+        let cwd = match &self.options.cwd {
+            Some(dir) => dir.clone(),
+            None => absolute_parent(&self.options.input),
+        };
+        if !cwd.is_dir() {
+            return Err(Error::io(&cwd, std::io::Error::new(std::io::ErrorKind::NotFound, "the working directory does not exist")));
+        }
+        let mut kernel = tokio::select! {
+            kernel = Kernel::start(&self.spec, &cwd) => match kernel {
+                Ok(kernel) => kernel,
+                Err(e) => return self.fail_before_cells(started, e),
+            },
+            _ = wait_cancelled(&mut cancel) => return self.fail_before_cells(started, Error::Cancelled),
+        };
+        if kernel.language_info.is_object() {
+            self.notebook.metadata_mut().insert("language_info".into(), kernel.language_info.clone());
+        }
+
+        let mut recorder = OutputRecorder::default();
+        let total = self.notebook.cells().len();
+        let mut index = 0;
+        let failure = loop {
+            if index >= total {
+                break None;
+            }
+            let cell_started = Utc::now();
+            papermill::cell_started(&mut self.notebook.cells_mut()[index], cell_started);
+            observer.cell_started(index, total);
+            let cell = &self.notebook.cells()[index];
+            let source = cell_source(cell);
+            let outcome = if cell["cell_type"] == "code" && !source.trim().is_empty() {
+                let allowed = self.options.allow_errors || cell_has_tag(cell, "raises-exception");
+                self.run_cell(&mut kernel, &mut recorder, index, &source, allowed, run_deadline, observer, &mut cancel).await?
+            } else {
+                CellOutcome::Completed
+            };
+            let cell = &mut self.notebook.cells_mut()[index];
+            if let Some(outputs) = cell.get_mut("outputs").and_then(Value::as_array_mut) {
+                coalesce_streams(outputs);
+            }
+            let failed = !matches!(outcome, CellOutcome::Completed | CellOutcome::Exited)
+                || (self.options.allow_errors && has_error_output(cell));
+            papermill::cell_finished(cell, cell_started, Utc::now(), failed);
+            observer.cell_finished(index, total);
+            match outcome {
+                CellOutcome::Completed => {}
+                CellOutcome::Exited => break None,
+                other => break Some((index, other)),
+            }
+            self.write()?;
+            index += 1;
+        };
+
+        let Some((index, outcome)) = failure else {
+            papermill::run_finished(&mut self.notebook, started, Utc::now(), false);
+            self.write()?;
+            observer.finished();
+            kernel.shutdown().await;
+            return Ok(self.notebook);
+        };
+        let execution_count = self.notebook.cells()[index]["execution_count"].as_i64();
+        let error = match outcome {
+            CellOutcome::Failed { ename, evalue, traceback } => {
+                Error::CellExecution { cell_index: index, execution_count, ename, evalue, traceback }
+            }
+            CellOutcome::TimedOut(message) => Error::Timeout { cell_index: Some(index), message },
+            CellOutcome::Died(message) => Error::KernelDied { cell_index: Some(index), message },
+            CellOutcome::Cancelled => Error::Cancelled,
+            CellOutcome::Completed | CellOutcome::Exited => unreachable!("successful outcomes end the loop without failure"),
+        };
+        papermill::insert_error_banner(&mut self.notebook, index, execution_count);
+        papermill::run_finished(&mut self.notebook, started, Utc::now(), true);
+        self.write()?;
+        observer.finished();
+        kernel.kill().await;
+        Err(error)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_cell(
+        &mut self,
+        kernel: &mut Kernel,
+        recorder: &mut OutputRecorder,
+        index: usize,
+        source: &str,
+        errors_allowed: bool,
+        run_deadline: Option<Instant>,
+        observer: &mut dyn RunObserver,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> Result<CellOutcome> {
+        recorder.start_cell();
+        let request = kernel.execute(source, !errors_allowed).await?;
+        let cell_deadline = self.options.cell_timeout.map(|t| Instant::now() + t);
+        let deadline = [cell_deadline, run_deadline].into_iter().flatten().min();
+        let mut timed_out: Option<(String, Instant)> = None;
+        let mut reply: Option<Value> = None;
+        let mut idle = false;
+        while !(idle && reply.is_some()) {
+            let hard_deadline = timed_out.as_ref().map(|(_, until)| *until).or(deadline);
+            let wake = hard_deadline.map_or(Instant::now() + Duration::from_secs(1), |d| d.min(Instant::now() + Duration::from_secs(1)));
+            let event = tokio::select! {
+                event = kernel.next_event(wake) => event?,
+                _ = wait_cancelled(cancel) => return Ok(CellOutcome::Cancelled),
+            };
+            match event {
+                Event::IoPub(msg) if msg.parent_msg_id.as_deref() == Some(request.as_str()) => {
+                    match recorder.handle(self.notebook.cells_mut(), index, &msg) {
+                        Effect::ExecutionCount(count) => self.notebook.cells_mut()[index]["execution_count"] = count,
+                        Effect::Idle => idle = true,
+                        Effect::Output { stream: Some((name, text)) } => observer.stream(&name, &text),
+                        Effect::Output { stream: None } | Effect::None => {}
+                    }
+                }
+                Event::Shell(msg) if msg.parent_msg_id.as_deref() == Some(request.as_str()) && msg.msg_type == "execute_reply" => {
+                    reply = Some(msg.content)
+                }
+                Event::IoPub(_) | Event::Shell(_) => {}
+                Event::Died(how) => {
+                    let message = match &timed_out {
+                        Some((why, _)) => why.clone(),
+                        None => format!("the kernel died while running cell {index}: {how}"),
+                    };
+                    return Ok(if timed_out.is_some() { CellOutcome::TimedOut(message) } else { CellOutcome::Died(message) });
+                }
+                Event::Deadline => {
+                    let now = Instant::now();
+                    if let Some((why, until)) = &timed_out {
+                        if now >= *until {
+                            // The interrupt was not enough: the kernel is stuck.
+                            return Ok(CellOutcome::TimedOut(why.clone()));
+                        }
+                    } else if deadline.is_some_and(|d| now >= d) {
+                        let why = if cell_deadline.is_some_and(|c| now >= c) {
+                            format!("cell {index} did not finish within {}s (cell timeout)", self.options.cell_timeout.unwrap_or_default().as_secs_f64())
+                        } else {
+                            format!("the run did not finish within {}s (timeout); stopped at cell {index}", self.options.timeout.unwrap_or_default().as_secs_f64())
+                        };
+                        kernel.interrupt().await;
+                        timed_out = Some((why, now + INTERRUPT_GRACE));
+                    } else {
+                        observer.tick();
+                    }
+                }
+            }
+        }
+        if let Some((why, _)) = timed_out {
+            return Ok(CellOutcome::TimedOut(why));
+        }
+        let reply = reply.unwrap_or_default();
+        if let Some(count) = reply.get("execution_count").filter(|c| c.is_i64()) {
+            self.notebook.cells_mut()[index]["execution_count"] = count.clone();
+        }
+        Ok(match reply["status"].as_str() {
+            Some("ok") => CellOutcome::Completed,
+            _ if reply["ename"] == "SystemExit" && matches!(reply["evalue"].as_str(), Some("" | "0")) => CellOutcome::Exited,
+            _ if errors_allowed => CellOutcome::Completed,
+            Some("aborted") => CellOutcome::Failed { ename: "ExecutionAborted".into(), evalue: "the kernel aborted the execution".into(), traceback: vec![] },
+            _ => CellOutcome::Failed {
+                ename: reply["ename"].as_str().unwrap_or("Error").to_owned(),
+                evalue: reply["evalue"].as_str().unwrap_or("").to_owned(),
+                traceback: reply["traceback"].as_array().map(|t| t.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
+            },
+        })
+    }
+
+    fn fail_before_cells(mut self, started: chrono::DateTime<Utc>, error: Error) -> Result<Notebook> {
+        papermill::run_finished(&mut self.notebook, started, Utc::now(), true);
+        self.write()?;
+        Err(error)
+    }
+
+    fn write(&self) -> Result<()> {
+        match &self.options.output {
+            Some(path) => self.notebook.write_atomic(path),
+            None => Ok(()),
+        }
+    }
+}
+
+fn has_error_output(cell: &Value) -> bool {
+    cell["outputs"].as_array().is_some_and(|outs| outs.iter().any(|o| o["output_type"] == "error"))
+}
+
+fn absolute_parent(path: &Path) -> PathBuf {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_owned).unwrap_or_else(|| PathBuf::from("."));
+    std::path::absolute(&parent).unwrap_or(parent)
+}
+
+async fn wait_cancelled(cancel: &mut watch::Receiver<bool>) {
+    if cancel.wait_for(|cancelled| *cancelled).await.is_err() {
+        // The sender is gone: nobody can cancel any more.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Prepares and runs in one go.
+pub async fn execute(options: RunOptions, observer: &mut dyn RunObserver, cancel: watch::Receiver<bool>) -> Result<Notebook> {
+    prepare(options)?.run(observer, cancel).await
+}

@@ -1,0 +1,224 @@
+//! Turns iopub messages into notebook outputs the way nbclient does: display ids updated
+//! across cells, `clear_output(wait=True)` deferred to the next output, and stream
+//! outputs coalesced at the end of a cell (nbclient's `coalesce_streams`).
+
+use crate::kernel::Message;
+use crate::notebook::lines;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+#[derive(Default)]
+pub struct OutputRecorder {
+    /// display_id -> (cell index, output index) of every output showing it.
+    display_ids: HashMap<String, Vec<(usize, usize)>>,
+    clear_before_next_output: bool,
+}
+
+/// What an iopub message meant for the cell being run.
+pub enum Effect {
+    None,
+    ExecutionCount(Value),
+    /// The kernel went idle for the request.
+    Idle,
+    /// An output was added; the stream text, for `--log-output`.
+    Output { stream: Option<(String, String)> },
+}
+
+impl OutputRecorder {
+    pub fn start_cell(&mut self) {
+        self.clear_before_next_output = false;
+    }
+
+    pub fn handle(&mut self, cells: &mut [Value], cell_index: usize, msg: &Message) -> Effect {
+        let content = &msg.content;
+        match msg.msg_type.as_str() {
+            "status" if content["execution_state"] == "idle" => Effect::Idle,
+            "execute_input" => Effect::ExecutionCount(content["execution_count"].clone()),
+            "clear_output" => {
+                if content["wait"].as_bool().unwrap_or(false) {
+                    self.clear_before_next_output = true;
+                } else {
+                    self.clear(cells, cell_index);
+                }
+                Effect::None
+            }
+            "update_display_data" => {
+                if let Some(id) = content["transient"]["display_id"].as_str() {
+                    for &(cell, index) in self.display_ids.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+                        if let Some(out) = cells.get_mut(cell).and_then(|c| c["outputs"].get_mut(index)) {
+                            out["data"] = split_data(&content["data"]);
+                            out["metadata"] = content["metadata"].clone();
+                        }
+                    }
+                }
+                Effect::None
+            }
+            "stream" | "display_data" | "execute_result" | "error" => {
+                let Some(output) = output_from_msg(&msg.msg_type, content) else { return Effect::None };
+                if self.clear_before_next_output {
+                    self.clear(cells, cell_index);
+                    self.clear_before_next_output = false;
+                }
+                let outputs = cells[cell_index]["outputs"].as_array_mut().expect("code cells have outputs");
+                if let Some(id) = content["transient"]["display_id"].as_str() {
+                    self.display_ids.entry(id.to_owned()).or_default().push((cell_index, outputs.len()));
+                }
+                outputs.push(output);
+                let stream = (msg.msg_type == "stream").then(|| {
+                    (content["name"].as_str().unwrap_or("stdout").to_owned(), content["text"].as_str().unwrap_or("").to_owned())
+                });
+                Effect::Output { stream }
+            }
+            _ => Effect::None,
+        }
+    }
+
+    fn clear(&mut self, cells: &mut [Value], cell_index: usize) {
+        cells[cell_index]["outputs"] = json!([]);
+        for places in self.display_ids.values_mut() {
+            places.retain(|(cell, _)| *cell != cell_index);
+        }
+    }
+}
+
+fn split_data(data: &Value) -> Value {
+    let mut data: Map<String, Value> = data.as_object().cloned().unwrap_or_default();
+    lines::split_mime_bundle(&mut data);
+    Value::Object(data)
+}
+
+/// nbformat's `output_from_msg`, with text split into lines as nbformat writes it.
+fn output_from_msg(msg_type: &str, content: &Value) -> Option<Value> {
+    Some(match msg_type {
+        "execute_result" => json!({
+            "output_type": "execute_result",
+            "data": split_data(&content["data"]),
+            "metadata": content.get("metadata").cloned().unwrap_or_else(|| json!({})),
+            "execution_count": content["execution_count"],
+        }),
+        "display_data" => json!({
+            "output_type": "display_data",
+            "data": split_data(&content["data"]),
+            "metadata": content.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        }),
+        "stream" => json!({
+            "output_type": "stream",
+            "name": content["name"],
+            "text": lines::to_lines_value(content["text"].as_str()?),
+        }),
+        "error" => json!({
+            "output_type": "error",
+            "ename": content["ename"],
+            "evalue": content["evalue"],
+            "traceback": content["traceback"],
+        }),
+        _ => return None,
+    })
+}
+
+/// nbclient's `coalesce_streams`: every stream of a name merged into its first output,
+/// `\b` and `\r` applied, and stdout kept before an adjacent stderr.
+pub fn coalesce_streams(outputs: &mut Vec<Value>) {
+    if outputs.is_empty() {
+        return;
+    }
+    let mut merged: Vec<Value> = Vec::with_capacity(outputs.len());
+    let mut first_of: HashMap<String, usize> = HashMap::new();
+    let mut texts: HashMap<usize, String> = HashMap::new();
+    for output in outputs.drain(..) {
+        if output["output_type"] == "stream" {
+            let name = output["name"].as_str().unwrap_or_default().to_owned();
+            let text = lines::join(&output["text"]).unwrap_or_default();
+            match first_of.get(&name) {
+                Some(&at) => texts.get_mut(&at).expect("recorded").push_str(&text),
+                None => {
+                    first_of.insert(name, merged.len());
+                    texts.insert(merged.len(), text);
+                    merged.push(output);
+                }
+            }
+        } else {
+            merged.push(output);
+        }
+    }
+    for (at, text) in texts {
+        merged[at]["text"] = lines::to_lines_value(&apply_carriage_returns(&apply_backspaces(&text)));
+    }
+    let mut i = 0;
+    while i < merged.len() {
+        let is_stderr = merged[i]["output_type"] == "stream" && merged[i]["name"] == "stderr";
+        if is_stderr && i + 1 < merged.len() && merged[i + 1]["output_type"] == "stream" && merged[i + 1]["name"] == "stdout" {
+            let stdout = merged.remove(i + 1);
+            merged.insert(i, stdout);
+        }
+        i += 1;
+    }
+    *outputs = merged;
+}
+
+/// Repeatedly removes "any character but newline, then backspace" (nbclient's regex
+/// `[^\n]\b`, substituted until the text stops shrinking).
+fn apply_backspaces(text: &str) -> String {
+    let mut current: Vec<char> = text.chars().collect();
+    loop {
+        let mut out = Vec::with_capacity(current.len());
+        let mut i = 0;
+        while i < current.len() {
+            if current[i] != '\n' && current.get(i + 1) == Some(&'\u{8}') {
+                i += 2;
+            } else {
+                out.push(current[i]);
+                i += 1;
+            }
+        }
+        if out.len() == current.len() {
+            return out.into_iter().collect();
+        }
+        current = out;
+    }
+}
+
+/// nbclient's `.*\r(?=[^\n])` removed: on each line, everything up to the last carriage
+/// return that is followed by more text on that line.
+fn apply_carriage_returns(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (n, line) in text.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let chars: Vec<char> = line.chars().collect();
+        let cut = (0..chars.len().saturating_sub(1)).rev().find(|&j| chars[j] == '\r');
+        match cut {
+            Some(j) => out.extend(&chars[j + 1..]),
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carriage_returns_and_backspaces_like_nbclient() {
+        assert_eq!(apply_carriage_returns("10%\r50%\r100%\ndone\r\n"), "100%\ndone\r\n");
+        assert_eq!(apply_carriage_returns("a\r"), "a\r");
+        assert_eq!(apply_backspaces("abc\u{8}\u{8}d\n\u{8}x"), "ad\n\u{8}x");
+    }
+
+    #[test]
+    fn streams_merge_into_first_and_stdout_precedes_stderr() {
+        let mut outs = vec![
+            json!({"output_type": "stream", "name": "stderr", "text": ["w\n"]}),
+            json!({"output_type": "stream", "name": "stdout", "text": ["a\n"]}),
+            json!({"output_type": "display_data", "data": {}, "metadata": {}}),
+            json!({"output_type": "stream", "name": "stdout", "text": ["b\n"]}),
+        ];
+        coalesce_streams(&mut outs);
+        assert_eq!(outs.len(), 3);
+        assert_eq!(outs[0]["name"], "stdout");
+        assert_eq!(outs[0]["text"], json!(["a\n", "b\n"]));
+        assert_eq!(outs[1]["name"], "stderr");
+    }
+}

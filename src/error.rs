@@ -1,0 +1,54 @@
+//! The one error type of the core. It is converted to Python exceptions once, in `py::errors`.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {message}")]
+    NotebookFormat { path: PathBuf, message: String },
+
+    #[error("{path}: no such file")]
+    InputNotFound { path: PathBuf },
+
+    #[error("{message}")]
+    Parameter { name: Option<String>, message: String },
+
+    #[error("kernel '{name}' not found (available: {}; searched: {})", available.join(", "), searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    KernelNotFound { name: String, available: Vec<String>, searched: Vec<PathBuf> },
+
+    #[error("{message}")]
+    KernelDied { cell_index: Option<usize>, message: String },
+
+    #[error("cell {cell_index} raised {ename}: {evalue}")]
+    CellExecution {
+        cell_index: usize,
+        execution_count: Option<i64>,
+        ename: String,
+        evalue: String,
+        traceback: Vec<String>,
+    },
+
+    #[error("{message}")]
+    Timeout { cell_index: Option<usize>, message: String },
+
+    #[error("the run was cancelled")]
+    Cancelled,
+
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+
+    #[error("kernel protocol error: {0}")]
+    Protocol(String),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub fn parameter(name: Option<&str>, message: impl Into<String>) -> Self {
+        Error::Parameter { name: name.map(str::to_owned), message: message.into() }
+    }
+}

@@ -1,0 +1,105 @@
+//! The client side of the Jupyter messaging protocol over ZeroMQ: shell, iopub and control
+//! sockets. Incoming messages are kept as raw JSON so outputs reach the notebook exactly
+//! as the kernel sent them.
+
+use crate::error::{Error, Result};
+use jupyter_protocol::{ConnectionInfo, ExecuteRequest, InterruptRequest, JupyterMessage, KernelInfoRequest, ShutdownRequest};
+use jupyter_zmq_client::{
+    create_client_control_connection, create_client_iopub_connection, create_client_shell_connection_with_identity,
+    peer_identity_for_session, ClientControlConnection, Connection, ClientIoPubConnection, ClientShellConnection, RawMessage,
+};
+use serde_json::Value;
+use zeromq::SocketRecv;
+
+/// A message from the kernel, with its JSON parts parsed.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub msg_type: String,
+    pub parent_msg_id: Option<String>,
+    pub content: Value,
+}
+
+pub struct KernelClient {
+    shell: ClientShellConnection,
+    iopub: ClientIoPubConnection,
+    control: ClientControlConnection,
+}
+
+impl KernelClient {
+    /// Connects the sockets; the kernel must already listen (connects to a port nobody
+    /// listens on are retried by zeromq with growing delays).
+    pub async fn connect(info: &ConnectionInfo) -> Result<KernelClient> {
+        let session = uuid::Uuid::new_v4().to_string();
+        let identity = peer_identity_for_session(&session).map_err(protocol)?;
+        let iopub = create_client_iopub_connection(info, "", &session).await.map_err(protocol)?;
+        let shell = create_client_shell_connection_with_identity(info, &session, identity).await.map_err(protocol)?;
+        let control = create_client_control_connection(info, &session).await.map_err(protocol)?;
+        Ok(KernelClient { shell, iopub, control })
+    }
+
+    /// Sends an execute request and returns its msg_id.
+    pub async fn execute(&mut self, code: &str, stop_on_error: bool) -> Result<String> {
+        let request = ExecuteRequest {
+            code: code.to_owned(),
+            silent: false,
+            store_history: true,
+            user_expressions: None,
+            allow_stdin: false,
+            stop_on_error,
+        };
+        self.send_shell(JupyterMessage::new(request, None)).await
+    }
+
+    pub async fn kernel_info(&mut self) -> Result<String> {
+        self.send_shell(JupyterMessage::new(KernelInfoRequest {}, None)).await
+    }
+
+    pub async fn interrupt(&mut self) -> Result<()> {
+        self.control.send(JupyterMessage::new(InterruptRequest {}, None)).await.map_err(protocol)
+    }
+
+    pub async fn shutdown(&mut self) -> Result<()> {
+        self.control.send(JupyterMessage::new(ShutdownRequest { restart: false }, None)).await.map_err(protocol)
+    }
+
+    async fn send_shell(&mut self, message: JupyterMessage) -> Result<String> {
+        let id = message.header.msg_id.clone();
+        self.shell.send(message).await.map_err(protocol)?;
+        Ok(id)
+    }
+
+    /// The next message from iopub or shell, whichever comes first (cancel-safe).
+    pub async fn recv(&mut self) -> Result<(Channel, Message)> {
+        tokio::select! {
+            biased;
+            msg = recv_from(&mut self.iopub) => Ok((Channel::IoPub, msg?)),
+            msg = recv_from(&mut self.shell) => Ok((Channel::Shell, msg?)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    IoPub,
+    Shell,
+}
+
+async fn recv_from<S: SocketRecv>(connection: &mut Connection<S>) -> Result<Message> {
+    let parts = connection.socket.recv().await.map_err(|e| Error::Protocol(e.to_string()))?;
+    parse(RawMessage::from_multipart(parts, &connection.mac).map_err(protocol)?)
+}
+
+fn parse(raw: RawMessage) -> Result<Message> {
+    let header: Value = serde_json::from_slice(&raw.jparts[0]).map_err(|e| Error::Protocol(format!("bad header: {e}")))?;
+    let parent: Value = serde_json::from_slice(&raw.jparts[1]).unwrap_or(Value::Null);
+    let content: Value = serde_json::from_slice(&raw.jparts[3]).map_err(|e| Error::Protocol(format!("bad content: {e}")))?;
+    Ok(Message {
+        msg_type: header["msg_type"].as_str().unwrap_or_default().to_owned(),
+        parent_msg_id: parent["msg_id"].as_str().map(str::to_owned),
+        content,
+    })
+}
+
+fn protocol(e: jupyter_zmq_client::RuntimeError) -> Error {
+    Error::Protocol(e.to_string())
+}

@@ -1,0 +1,182 @@
+//! A running kernel: its process and its client sockets, started from a kernelspec and
+//! stopped (then killed) when done or dropped.
+
+mod client;
+mod process;
+mod spec;
+
+pub use client::Message;
+use client::Channel;
+pub use spec::{InterruptMode, KernelSearch, KernelSpec};
+
+use crate::error::{Error, Result};
+use client::KernelClient;
+use jupyter_protocol::connection_info::Transport;
+use jupyter_protocol::ConnectionInfo;
+use process::{describe_exit, KernelProcess};
+use std::path::Path;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long a kernel may take to start and answer kernel_info (nbclient's default).
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an interrupted kernel gets to answer before it is killed.
+pub const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
+
+pub struct Kernel {
+    process: KernelProcess,
+    client: KernelClient,
+    pub spec: KernelSpec,
+    pub language_info: serde_json::Value,
+}
+
+/// What woke up a wait on the kernel.
+pub enum Event {
+    IoPub(Message),
+    Shell(Message),
+    /// The kernel process ended; the text says how.
+    Died(String),
+    Deadline,
+}
+
+impl Kernel {
+    pub async fn start(spec: &KernelSpec, cwd: &Path) -> Result<Kernel> {
+        let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().expect("loopback"), 5)
+            .await
+            .map_err(|e| Error::KernelDied { cell_index: None, message: format!("cannot reserve ports for the kernel: {e}") })?;
+        let info = ConnectionInfo {
+            ip: "127.0.0.1".into(),
+            transport: Transport::TCP,
+            shell_port: ports[0],
+            iopub_port: ports[1],
+            stdin_port: ports[2],
+            control_port: ports[3],
+            hb_port: ports[4],
+            key: uuid::Uuid::new_v4().to_string(),
+            signature_scheme: "hmac-sha256".into(),
+            kernel_name: Some(spec.name.clone()),
+        };
+        let mut process = KernelProcess::launch(spec, &info, cwd)?;
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let startup_failure = |process: &mut KernelProcess, what: String| Error::KernelDied {
+            cell_index: None,
+            message: format!("kernel '{}' {what}{}", spec.name, log_suffix(process)),
+        };
+
+        // Connect only once the kernel listens: zeromq would back off exponentially.
+        for port in [info.shell_port, info.iopub_port, info.control_port] {
+            loop {
+                if let Some(status) = process.has_exited() {
+                    return Err(startup_failure(&mut process, format!("exited during startup with {}", describe_exit(status))));
+                }
+                if Instant::now() > deadline {
+                    process.kill().await;
+                    return Err(startup_failure(&mut process, format!("did not start within {}s", STARTUP_TIMEOUT.as_secs())));
+                }
+                if std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        let client = match tokio::time::timeout(Duration::from_secs(10), KernelClient::connect(&info)).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => {
+                process.kill().await;
+                return Err(startup_failure(&mut process, format!("cannot be connected to: {e}")));
+            }
+            Err(_) => {
+                process.kill().await;
+                return Err(startup_failure(&mut process, "did not accept connections".into()));
+            }
+        };
+        let mut kernel = Kernel { process, client, spec: spec.clone(), language_info: serde_json::Value::Null };
+        kernel.handshake(deadline).await?;
+        Ok(kernel)
+    }
+
+    /// kernel_info until both its reply and iopub traffic arrive: then the iopub
+    /// subscription is live and no output of the first cell can be missed.
+    async fn handshake(&mut self, deadline: Instant) -> Result<()> {
+        let mut got_reply = false;
+        let mut got_iopub = false;
+        let mut request = self.client.kernel_info().await?;
+        let mut resend_at = Instant::now() + Duration::from_millis(200);
+        while !(got_reply && got_iopub) {
+            match self.next_event(resend_at.min(deadline)).await? {
+                Event::Shell(msg) if msg.parent_msg_id.as_deref() == Some(request.as_str()) => {
+                    got_reply = true;
+                    self.language_info = msg.content["language_info"].clone();
+                }
+                Event::IoPub(_) => got_iopub = true,
+                Event::Shell(_) => {}
+                Event::Died(how) => {
+                    return Err(Error::KernelDied { cell_index: None, message: format!("kernel '{}' died during startup: {how}", self.spec.name) })
+                }
+                Event::Deadline if Instant::now() >= deadline => {
+                    self.process.kill().await;
+                    return Err(Error::KernelDied {
+                        cell_index: None,
+                        message: format!("kernel '{}' did not answer within {}s", self.spec.name, STARTUP_TIMEOUT.as_secs()),
+                    });
+                }
+                Event::Deadline => {
+                    request = self.client.kernel_info().await?;
+                    resend_at = Instant::now() + Duration::from_millis(200);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn execute(&mut self, code: &str, stop_on_error: bool) -> Result<String> {
+        self.client.execute(code, stop_on_error).await
+    }
+
+    /// The next message from the kernel, its death, or the deadline; whichever is first.
+    pub async fn next_event(&mut self, deadline: Instant) -> Result<Event> {
+        tokio::select! {
+            biased;
+            msg = self.client.recv() => Ok(match msg? {
+                (Channel::IoPub, msg) => Event::IoPub(msg),
+                (Channel::Shell, msg) => Event::Shell(msg),
+            }),
+            status = self.process.wait_exit() => {
+                Ok(Event::Died(format!("the kernel process ended with {}{}", describe_exit(status), log_suffix(&mut self.process))))
+            }
+            _ = tokio::time::sleep_until(deadline) => Ok(Event::Deadline),
+        }
+    }
+
+    /// Interrupts the running cell: SIGINT to the process group, or an interrupt_request
+    /// for kernels whose spec asks for messages.
+    pub async fn interrupt(&mut self) {
+        match self.spec.interrupt_mode {
+            InterruptMode::Signal => self.process.signal_group(libc::SIGINT),
+            InterruptMode::Message => {
+                let _ = self.client.interrupt().await;
+            }
+        }
+    }
+
+    /// Asks the kernel to shut down, gives it a moment, then kills its process group.
+    pub async fn shutdown(mut self) {
+        if self.process.has_exited().is_none() && self.client.shutdown().await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.process.wait_exit()).await;
+        }
+        self.process.kill().await;
+    }
+
+    pub async fn kill(mut self) {
+        self.process.kill().await;
+    }
+}
+
+fn log_suffix(process: &mut KernelProcess) -> String {
+    let tail = process.log_tail(2000);
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; its last output:\n{tail}")
+    }
+}

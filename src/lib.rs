@@ -1,0 +1,17 @@
+//! notebook-executor's core: runs notebooks on Jupyter kernels (papermill-compatible),
+//! exposed to Python as `notebook_executor._core`.
+
+pub mod engine;
+pub mod error;
+pub mod kernel;
+pub mod notebook;
+pub mod params;
+mod py;
+pub mod runtime;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    py::register(m)
+}

@@ -1,0 +1,18 @@
+//! The Python-facing layer: converts arguments in, runs the core with the GIL released,
+//! converts results and errors out. No logic of its own.
+
+mod errors;
+mod params;
+mod run;
+
+use pyo3::prelude::*;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(run::execute_notebook, m)?)?;
+    m.add_function(wrap_pyfunction!(params::parse_parameter_string, m)?)?;
+    m.add_function(wrap_pyfunction!(params::parse_typed_value, m)?)?;
+    m.add_function(wrap_pyfunction!(params::notebook_parameters, m)?)?;
+    m.add_function(wrap_pyfunction!(run::list_kernelspecs, m)?)?;
+    Ok(())
+}

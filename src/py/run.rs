@@ -1,0 +1,114 @@
+//! `execute_notebook`: the foreground run, with the GIL released while the engine works
+//! and Ctrl-C (or any signal handler that raises) stopping the run and its kernel.
+
+use super::errors::to_pyerr;
+use super::params::parameters_from_py;
+use crate::engine::{self, RunOptions, TerminalObserver};
+use crate::kernel::KernelSearch;
+use crate::runtime::runtime;
+use pyo3::exceptions::PyUserWarning;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use std::ffi::CString;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The kernel search path of the calling interpreter, as jupyter_client computes it.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct PythonEnv {
+    prefix: PathBuf,
+    prefer_env: bool,
+    native_python: Option<PathBuf>,
+}
+
+impl PythonEnv {
+    fn search(&self) -> KernelSearch {
+        KernelSearch::new(Some(self.prefix.clone()), self.prefer_env, self.native_python.clone())
+    }
+}
+
+fn seconds(value: Option<f64>) -> Option<Duration> {
+    value.filter(|s| *s > 0.0).map(Duration::from_secs_f64)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress, log_output, allow_errors, env))]
+#[allow(clippy::too_many_arguments)]
+pub fn execute_notebook(
+    py: Python<'_>,
+    input_path: PathBuf,
+    output_path: Option<PathBuf>,
+    parameters: Option<&Bound<'_, PyAny>>,
+    kernel_name: Option<String>,
+    cwd: Option<PathBuf>,
+    timeout: Option<f64>,
+    cell_timeout: Option<f64>,
+    progress: bool,
+    log_output: bool,
+    allow_errors: bool,
+    env: PythonEnv,
+) -> PyResult<String> {
+    let parameters = parameters_from_py(parameters).map_err(|e| to_pyerr(py, e))?;
+    let options = RunOptions {
+        input: input_path,
+        output: output_path,
+        parameters,
+        kernel_name,
+        cwd,
+        timeout: seconds(timeout),
+        cell_timeout: seconds(cell_timeout),
+        allow_errors,
+        search: env.search(),
+    };
+    let prepared = engine::prepare(options).map_err(|e| to_pyerr(py, e))?;
+    for warning in &prepared.warnings {
+        let message = CString::new(warning.replace('\0', " ")).unwrap_or_default();
+        PyErr::warn(py, &py.get_type::<PyUserWarning>(), &message, 1)?;
+    }
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let (done_tx, mut done_rx) = mpsc::channel();
+    runtime().spawn(async move {
+        let mut observer = TerminalObserver::new(progress, log_output);
+        let result = prepared.run(&mut observer, cancel_rx).await;
+        let _ = done_tx.send(result.map(|nb| nb.to_value().to_string()));
+    });
+    loop {
+        // The receiver is moved in and out: it may cross threads but not be shared.
+        let (rx, received) = py.detach(move || {
+            let received = done_rx.recv_timeout(Duration::from_millis(50));
+            (done_rx, received)
+        });
+        done_rx = rx;
+        match received {
+            Ok(result) => return result.map_err(|e| to_pyerr(py, e)),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(interrupt) = py.check_signals() {
+                    // Stop the run, wait until its kernel is gone, then raise.
+                    let _ = cancel_tx.send(true);
+                    let _ = py.detach(move || done_rx.recv_timeout(Duration::from_secs(30)).map(drop));
+                    return Err(interrupt);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(pyo3::exceptions::PyRuntimeError::new_err("the run ended without a result"))
+            }
+        }
+    }
+}
+
+/// The kernelspecs visible to this interpreter: a list of `{name, display_name, language, resource_dir}`.
+#[pyfunction]
+pub fn list_kernelspecs<'py>(py: Python<'py>, env: PythonEnv) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for spec in env.search().list() {
+        let entry = PyDict::new(py);
+        entry.set_item("name", &spec.name)?;
+        entry.set_item("display_name", &spec.display_name)?;
+        entry.set_item("language", &spec.language)?;
+        entry.set_item("resource_dir", spec.resource_dir.map(|p| p.display().to_string()))?;
+        out.append(entry)?;
+    }
+    Ok(out)
+}
