@@ -6,6 +6,8 @@
 mod outputs;
 mod papermill;
 mod progress;
+#[cfg(test)]
+mod tests;
 
 pub use progress::{RunObserver, TerminalObserver};
 
