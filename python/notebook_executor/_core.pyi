@@ -1,0 +1,70 @@
+"""The Rust core of notebook-executor (built by maturin from ``src/``).
+
+Use the wrappers of :mod:`notebook_executor`; these functions take the raw arguments the
+wrappers prepare. Errors are raised as the classes of :mod:`notebook_executor.errors`.
+"""
+
+from typing import Any, TypedDict
+
+__version__: str
+
+class PythonEnv(TypedDict):
+    """The interpreter's environment, for kernelspec discovery as jupyter_client does it."""
+
+    prefix: str
+    """``sys.prefix``: its ``share/jupyter`` is searched."""
+    prefer_env: bool
+    """Search the environment before the user data dir (inside a virtualenv/conda env)."""
+    native_python: str | None
+    """``sys.executable`` when ipykernel is importable: the native ``python3`` kernel."""
+
+class KernelSpecInfo(TypedDict):
+    name: str
+    display_name: str
+    language: str
+    resource_dir: str | None
+
+class NotebookParameter(TypedDict):
+    name: str
+    type: str | None
+    """``int``, ``float``, ``str``, ``bool``, ``None``, ``list``, ``dict``; None if unknown."""
+    default: Any
+    """The default value when it is a literal, else None (see ``source``)."""
+    source: str
+    """The default as written in the cell."""
+    help: str
+    """The comment after the assignment."""
+
+def execute_notebook(
+    input_path: str,
+    output_path: str | None,
+    parameters: dict[str, Any] | None,
+    kernel_name: str | None,
+    cwd: str | None,
+    timeout: float | None,
+    cell_timeout: float | None,
+    progress: bool,
+    log_output: bool,
+    allow_errors: bool,
+    env: PythonEnv,
+) -> str:
+    """Run a notebook in the foreground and return the executed notebook as JSON text.
+
+    Inputs are checked (notebook, kernel, parameters) before anything is written. The GIL
+    is released while the kernel runs; a pending signal (Ctrl-C) stops the run, kills the
+    kernel and is raised. Parameter warnings are issued as ``UserWarning``.
+    """
+
+def parse_parameter_string(text: str) -> dict[str, Any]:
+    """Parse ``optimizer="SGD",learning_rate=0.01``: unquoted values typed as papermill's
+    ``-p`` does, quoted values are strings (they may hold ``,`` and ``=``), ``[...]`` and
+    ``{...}`` are JSON. Raises ParameterError naming the position of a mistake."""
+
+def parse_typed_value(text: str) -> Any:
+    """papermill's ``-p`` typing: True/False/None (also lower case), int, float, else str."""
+
+def notebook_parameters(path: str, language: str | None = None) -> list[NotebookParameter]:
+    """The names and defaults of the notebook's cell tagged ``parameters``."""
+
+def list_kernelspecs(env: PythonEnv) -> list[KernelSpecInfo]:
+    """Every kernelspec visible from this interpreter, by name."""
