@@ -25,15 +25,15 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_parameter_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("parameters (papermill-compatible)")
-    group.add_argument("-p", "--parameters", dest="typed", nargs=2, action="append", metavar=("NAME", "VALUE"),
+    group.add_argument("-p", "--param", dest="typed", nargs=2, action="append", metavar=("NAME", "VALUE"),
                        default=[], help="a parameter, typed: int, float, True/False, None, else string")
-    group.add_argument("-r", "--parameters-raw", dest="raw", nargs=2, action="append", metavar=("NAME", "VALUE"),
+    group.add_argument("-r", "--raw", dest="raw", nargs=2, action="append", metavar=("NAME", "VALUE"),
                        default=[], help="a parameter kept as a string")
     group.add_argument("-f", "--parameters-file", dest="files", action="append", metavar="FILE", default=[],
                        help="a YAML file of parameters")
     group.add_argument("-y", "--parameters-yaml", dest="yamls", action="append", metavar="YAML", default=[],
                        help="parameters as a YAML string")
-    group.add_argument("--parameters-string", "--params", dest="strings", action="append", metavar="STR", default=[],
+    group.add_argument("--parameters", dest="strings", action="append", metavar="STR", default=[],
                        help='parameters as name=value pairs: optimizer="SGD",learning_rate=0.01')
 
 
@@ -139,8 +139,36 @@ def _report(error: NotebookExecutorError) -> None:
         print(traceback, file=sys.stderr)
 
 
+_PAIR_OPTIONS = {"-p": "typed", "--param": "typed", "-r": "raw", "--raw": "raw"}
+
+
+def _take_parameter_pairs(argv: list[str]) -> tuple[list[str], dict]:
+    """Takes `-p NAME VALUE` and `-r NAME VALUE` out of argv before argparse sees them:
+    argparse would read a VALUE such as `-1e3` or `-x` as an option."""
+    rest: list[str] = []
+    pairs: dict = {"typed": [], "raw": []}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            rest.extend(argv[i:])
+            break
+        if token in _PAIR_OPTIONS and i + 2 < len(argv):
+            pairs[_PAIR_OPTIONS[token]].append([argv[i + 1], argv[i + 2]])
+            i += 3
+            continue
+        rest.append(token)
+        i += 1
+    return rest, pairs
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv, pairs = _take_parameter_pairs(argv)
     args = build_parser().parse_args(argv)
+    if hasattr(args, "typed"):
+        args.typed = pairs["typed"] + args.typed
+        args.raw = pairs["raw"] + args.raw
     warnings.showwarning = _show_warning
     try:
         return args.handler(args)

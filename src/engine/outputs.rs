@@ -117,7 +117,8 @@ fn output_from_msg(msg_type: &str, content: &Value) -> Option<Value> {
 }
 
 /// nbclient's `coalesce_streams`: every stream of a name merged into its first output,
-/// `\b` and `\r` applied, and stdout kept before an adjacent stderr.
+/// `\r` applied, and stdout kept before an adjacent stderr. (nbclient's backspace pass
+/// never runs, so backspaces are kept, as there.)
 pub fn coalesce_streams(outputs: &mut Vec<Value>) {
     if outputs.is_empty() {
         return;
@@ -142,7 +143,7 @@ pub fn coalesce_streams(outputs: &mut Vec<Value>) {
         }
     }
     for (at, text) in texts {
-        merged[at]["text"] = lines::to_lines_value(&apply_carriage_returns(&apply_backspaces(&text)));
+        merged[at]["text"] = lines::to_lines_value(&apply_carriage_returns(&text));
     }
     let mut i = 0;
     while i < merged.len() {
@@ -154,28 +155,6 @@ pub fn coalesce_streams(outputs: &mut Vec<Value>) {
         i += 1;
     }
     *outputs = merged;
-}
-
-/// Repeatedly removes "any character but newline, then backspace" (nbclient's regex
-/// `[^\n]\b`, substituted until the text stops shrinking).
-fn apply_backspaces(text: &str) -> String {
-    let mut current: Vec<char> = text.chars().collect();
-    loop {
-        let mut out = Vec::with_capacity(current.len());
-        let mut i = 0;
-        while i < current.len() {
-            if current[i] != '\n' && current.get(i + 1) == Some(&'\u{8}') {
-                i += 2;
-            } else {
-                out.push(current[i]);
-                i += 1;
-            }
-        }
-        if out.len() == current.len() {
-            return out.into_iter().collect();
-        }
-        current = out;
-    }
 }
 
 /// nbclient's `.*\r(?=[^\n])` removed: on each line, everything up to the last carriage
@@ -201,10 +180,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn carriage_returns_and_backspaces_like_nbclient() {
+    fn carriage_returns_like_nbclient() {
         assert_eq!(apply_carriage_returns("10%\r50%\r100%\ndone\r\n"), "100%\ndone\r\n");
         assert_eq!(apply_carriage_returns("a\r"), "a\r");
-        assert_eq!(apply_backspaces("abc\u{8}\u{8}d\n\u{8}x"), "ad\n\u{8}x");
     }
 
     #[test]

@@ -9,7 +9,8 @@ pub const ERROR_MARKER_TAG: &str = "papermill-error-cell-tag";
 const ERROR_STYLE: &str = r#"style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;""#;
 
 pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    // papermill writes `datetime.now(timezone.utc).isoformat()`.
+    t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
 }
 
 pub fn seconds_between(start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {

@@ -270,6 +270,7 @@ mod tests {
         assert_eq!(nb.to_value()["nbformat"], 4);
         assert_eq!(nb.cells().len(), 2);
         assert_eq!(cell_source(&nb.cells()[0]), "print(1)");
-        assert_eq!(nb.metadata()["orig_nbformat"], 3);
+        assert!(!nb.metadata().contains_key("name"));
+        assert_eq!(nb.cells()[0]["metadata"]["collapsed"], false);
     }
 }
