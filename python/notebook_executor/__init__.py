@@ -50,7 +50,12 @@ def execute_notebook(
     banner and :class:`CellExecutionError` is raised (unless ``allow_errors``).
     Ctrl-C stops the run and its kernel.
     """
-    text = _core.execute_notebook(
+    return json.loads(_execute(**locals(), return_notebook=True))
+
+
+def _execute(input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress,
+             log_output, allow_errors, return_notebook) -> str | None:
+    return _core.execute_notebook(
         os.fspath(input_path),
         None if output_path is None else os.fspath(output_path),
         dict(parameters) if parameters is not None else None,
@@ -62,8 +67,8 @@ def execute_notebook(
         log_output,
         allow_errors,
         python_env(),
+        return_notebook,
     )
-    return json.loads(text)
 
 
 def parse_parameters(text: str) -> dict:

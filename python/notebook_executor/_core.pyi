@@ -47,8 +47,10 @@ def execute_notebook(
     log_output: bool,
     allow_errors: bool,
     env: PythonEnv,
-) -> str:
-    """Run a notebook in the foreground and return the executed notebook as JSON text.
+    return_notebook: bool = True,
+) -> str | None:
+    """Run a notebook in the foreground and return the executed notebook as JSON text
+    (None when ``return_notebook`` is false).
 
     Inputs are checked (notebook, kernel, parameters) before anything is written. The GIL
     is released while the kernel runs; a pending signal (Ctrl-C) stops the run, kills the

@@ -9,7 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import __version__, _core, execute_notebook
+from . import __version__, _core, _execute
 from .errors import CellExecutionError, NotebookExecutorError, ParameterError
 
 PROG = "notebook-executor"
@@ -109,7 +109,7 @@ def _default_output(input_path: str) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     output = args.output or _default_output(args.input)
-    execute_notebook(
+    _execute(
         args.input,
         output,
         parameters=collect_parameters(args),
@@ -120,6 +120,7 @@ def _run(args: argparse.Namespace) -> int:
         progress=args.progress,
         log_output=args.log_output,
         allow_errors=args.allow_errors,
+        return_notebook=False,  # the CLI needs only the file
     )
     if not args.output:
         print(f"{PROG}: wrote {output}", file=sys.stderr)

@@ -4,7 +4,7 @@
 
 use crate::kernel::Message;
 use crate::notebook::lines;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 
 #[derive(Default)]
@@ -46,7 +46,7 @@ impl OutputRecorder {
                 if let Some(id) = content["transient"]["display_id"].as_str() {
                     for &(cell, index) in self.display_ids.get(id).map(Vec::as_slice).unwrap_or(&[]) {
                         if let Some(out) = cells.get_mut(cell).and_then(|c| c["outputs"].get_mut(index)) {
-                            out["data"] = split_data(&content["data"]);
+                            out["data"] = bundle(&content["data"]);
                             out["metadata"] = content["metadata"].clone();
                         }
                     }
@@ -81,30 +81,28 @@ impl OutputRecorder {
     }
 }
 
-fn split_data(data: &Value) -> Value {
-    let mut data: Map<String, Value> = data.as_object().cloned().unwrap_or_default();
-    lines::split_mime_bundle(&mut data);
-    Value::Object(data)
+fn bundle(data: &Value) -> Value {
+    if data.is_object() { data.clone() } else { json!({}) }
 }
 
-/// nbformat's `output_from_msg`, with text split into lines as nbformat writes it.
+/// nbformat's `output_from_msg`.
 fn output_from_msg(msg_type: &str, content: &Value) -> Option<Value> {
     Some(match msg_type {
         "execute_result" => json!({
             "output_type": "execute_result",
-            "data": split_data(&content["data"]),
+            "data": bundle(&content["data"]),
             "metadata": content.get("metadata").cloned().unwrap_or_else(|| json!({})),
             "execution_count": content["execution_count"],
         }),
         "display_data" => json!({
             "output_type": "display_data",
-            "data": split_data(&content["data"]),
+            "data": bundle(&content["data"]),
             "metadata": content.get("metadata").cloned().unwrap_or_else(|| json!({})),
         }),
         "stream" => json!({
             "output_type": "stream",
             "name": content["name"],
-            "text": lines::to_lines_value(content["text"].as_str()?),
+            "text": content["text"].as_str()?,
         }),
         "error" => json!({
             "output_type": "error",
@@ -143,7 +141,7 @@ pub fn coalesce_streams(outputs: &mut Vec<Value>) {
         }
     }
     for (at, text) in texts {
-        merged[at]["text"] = lines::to_lines_value(&apply_carriage_returns(&text));
+        merged[at]["text"] = Value::String(apply_carriage_returns(&text));
     }
     let mut i = 0;
     while i < merged.len() {
@@ -196,7 +194,7 @@ mod tests {
         coalesce_streams(&mut outs);
         assert_eq!(outs.len(), 3);
         assert_eq!(outs[0]["name"], "stdout");
-        assert_eq!(outs[0]["text"], json!(["a\n", "b\n"]));
+        assert_eq!(outs[0]["text"], json!("a\nb\n"));
         assert_eq!(outs[1]["name"], "stderr");
     }
 }

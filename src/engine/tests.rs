@@ -137,8 +137,8 @@ fn outputs_timings_and_output_file() {
     assert_eq!(stdout_of(&nb, 0), "a\nb\n");
     assert_eq!(nb.cells()[0]["outputs"][1]["name"], "stderr");
     assert_eq!(nb.cells()[1]["metadata"]["keep"], 1);
-    assert_eq!(nb.cells()[2]["outputs"][0]["data"]["text/plain"], json!(["'two'"]));
-    assert_eq!(nb.cells()[3]["outputs"][0]["data"]["text/plain"], json!(["42"]));
+    assert_eq!(nb.cells()[2]["outputs"][0]["data"]["text/plain"], json!("'two'"));
+    assert_eq!(nb.cells()[3]["outputs"][0]["data"]["text/plain"], json!("42"));
     assert_eq!(nb.cells()[3]["execution_count"], 3);
     assert_eq!(nb.cells()[3]["metadata"]["papermill"]["status"], "completed");
     assert_eq!(nb.metadata()["language_info"]["name"], "python");

@@ -8,14 +8,20 @@ use serde_json::ser::{Formatter, PrettyFormatter};
 use serde_json::Value;
 use std::io;
 
-/// The nbformat text of a JSON value.
+/// The nbformat text of a notebook (or any JSON value).
 pub fn to_nbformat_string(value: &Value) -> String {
     let mut out = Vec::with_capacity(4096);
-    let formatter = PythonFormatter(PrettyFormatter::with_indent(b" "));
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
-    SortedKeys(value).serialize(&mut ser).expect("serializing a JSON value to memory cannot fail");
-    out.push(b'\n');
+    write_nbformat(value, &mut out).expect("writing to memory cannot fail");
     String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Streams the nbformat text of a notebook to `writer`, splitting multiline strings into
+/// lines as nbformat does on write, without building the text or the lines in memory.
+pub fn write_nbformat<W: io::Write>(value: &Value, writer: W) -> io::Result<()> {
+    let formatter = PythonFormatter(PrettyFormatter::with_indent(b" "));
+    let mut ser = serde_json::Serializer::with_formatter(writer, formatter);
+    Node { value, at: Place::Root }.serialize(&mut ser).map_err(io::Error::other)?;
+    ser.into_inner().write_all(b"\n")
 }
 
 /// Python's `repr(float)`: shortest round-trip digits, positional notation for decimal
@@ -95,25 +101,74 @@ impl Formatter for PythonFormatter {
     }
 }
 
-/// Serializes a value with object keys in code point order, whatever the map's own order.
-struct SortedKeys<'a>(&'a Value);
+/// Where a value sits in a notebook: it decides which strings nbformat splits into lines.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    Root,
+    Cells,
+    Cell,
+    Attachments,
+    Outputs,
+    Output { stream: bool },
+    Bundle,
+    /// A multiline string: written as a list of lines.
+    Lines,
+    Other,
+}
 
-impl Serialize for SortedKeys<'_> {
+impl Place {
+    fn child(self, key: Option<&str>) -> Place {
+        match (self, key) {
+            (Place::Root, Some("cells")) => Place::Cells,
+            (Place::Cells, None) => Place::Cell,
+            (Place::Cell, Some("source")) => Place::Lines,
+            (Place::Cell, Some("outputs")) => Place::Outputs,
+            (Place::Cell, Some("attachments")) => Place::Attachments,
+            (Place::Attachments, Some(_)) => Place::Bundle,
+            (Place::Outputs, None) => Place::Output { stream: false },
+            (Place::Output { stream: true }, Some("text")) => Place::Lines,
+            (Place::Output { .. }, Some("data")) => Place::Bundle,
+            (Place::Bundle, Some(mime)) if crate::notebook::lines::is_split_mime(mime) => Place::Lines,
+            _ => Place::Other,
+        }
+    }
+}
+
+/// Serializes a value with object keys in code point order (whatever the map's own
+/// order) and multiline strings as lists of lines.
+struct Node<'a> {
+    value: &'a Value,
+    at: Place,
+}
+
+impl Serialize for Node<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
+        let at = match self.at {
+            Place::Output { .. } => Place::Output { stream: self.value["output_type"] == "stream" },
+            other => other,
+        };
+        match self.value {
             Value::Object(map) => {
                 let mut entries: Vec<_> = map.iter().collect();
                 entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 let mut out = serializer.serialize_map(Some(entries.len()))?;
                 for (key, value) in entries {
-                    out.serialize_entry(key, &SortedKeys(value))?;
+                    out.serialize_entry(key, &Node { value, at: at.child(Some(key)) })?;
                 }
                 out.end()
             }
             Value::Array(items) => {
                 let mut out = serializer.serialize_seq(Some(items.len()))?;
                 for item in items {
-                    out.serialize_element(&SortedKeys(item))?;
+                    out.serialize_element(&Node { value: item, at: at.child(None) })?;
+                }
+                out.end()
+            }
+            Value::String(text) if at == Place::Lines => {
+                let lines = crate::notebook::lines::split_lines(text);
+                let mut out = serializer.serialize_seq(Some(lines.len()))?;
+                for line in lines {
+                    out.serialize_element(line)?;
                 }
                 out.end()
             }
@@ -144,6 +199,22 @@ mod tests {
         ] {
             assert_eq!(python_float_repr(value), python, "{value:e}");
         }
+    }
+
+    #[test]
+    fn multiline_strings_are_split_where_nbformat_splits() {
+        let nb = json!({"cells": [{"source": "a\nb", "outputs": [
+            {"output_type": "stream", "text": "x\ny\n"},
+            {"output_type": "display_data", "data": {"text/plain": "p\nq", "application/json": {"k": "v\nw"}, "image/png": "AAA\nBBB"}}
+        ]}], "metadata": {"source": "m\nn"}});
+        let back: Value = serde_json::from_str(&to_nbformat_string(&nb)).unwrap();
+        assert_eq!(back["cells"][0]["source"], json!(["a\n", "b"]));
+        assert_eq!(back["cells"][0]["outputs"][0]["text"], json!(["x\n", "y\n"]));
+        let data = &back["cells"][0]["outputs"][1]["data"];
+        assert_eq!(data["text/plain"], json!(["p\n", "q"]));
+        assert_eq!(data["application/json"], json!({"k": "v\nw"}));
+        assert_eq!(data["image/png"], json!("AAA\nBBB"));
+        assert_eq!(back["metadata"]["source"], json!("m\nn"));
     }
 
     #[test]

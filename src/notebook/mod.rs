@@ -9,11 +9,12 @@ use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
-pub use json_format::{python_float_repr, to_nbformat_string};
+pub use json_format::{python_float_repr, to_nbformat_string, write_nbformat};
 
 #[derive(Debug, Clone)]
 pub struct Notebook {
-    root: Map<String, Value>,
+    /// Always a JSON object (checked on read).
+    root: Value,
 }
 
 impl Notebook {
@@ -41,30 +42,35 @@ impl Notebook {
             Some(v) => return Err(format_error(path, format!("nbformat {v} is not supported (only 3 and 4)"))),
             None => return Err(format_error(path, "no 'nbformat' version: this is not a Jupyter notebook")),
         };
-        let mut notebook = Notebook { root };
+        let mut notebook = Notebook { root: Value::Object(root) };
         notebook.check_and_repair().map_err(|m| format_error(path, m))?;
         Ok(notebook)
     }
 
     /// The notebook's text in nbformat's on-disk layout.
     pub fn to_nbformat_string(&self) -> String {
-        to_nbformat_string(&Value::Object(self.root.clone()))
+        to_nbformat_string(&self.root)
     }
 
-    pub fn to_value(&self) -> Value {
-        Value::Object(self.root.clone())
+    pub fn as_value(&self) -> &Value {
+        &self.root
     }
 
     /// Writes the notebook so that a reader never sees a partial file: a temporary file in
     /// the same folder, flushed, then renamed over the target.
     pub fn write_atomic(&self, path: &Path) -> Result<()> {
-        write_atomic(path, self.to_nbformat_string().as_bytes())
+        write_atomic_with(path, |file| self.write_to(file))
+    }
+
+    /// The notebook's nbformat text, streamed to `writer`.
+    pub fn write_to<W: std::io::Write>(&self, writer: W) -> std::io::Result<()> {
+        write_nbformat(&self.root, writer)
     }
 
     fn check_and_repair(&mut self) -> std::result::Result<(), String> {
         let minor = self.root.get("nbformat_minor").and_then(Value::as_i64).unwrap_or(0);
         if !self.root.get("metadata").is_some_and(Value::is_object) {
-            self.root.insert("metadata".into(), json!({}));
+            self.root["metadata"] = json!({});
         }
         let Some(Value::Array(cells)) = self.root.get_mut("cells") else {
             return Err("'cells' is missing or not a list".into());
@@ -80,6 +86,7 @@ impl Notebook {
             if lines::join(cell.get("source").unwrap_or(&Value::Null)).is_none() {
                 return Err(format!("cell {index}: 'source' must be a string or a list of strings"));
             }
+            lines::rejoin_cell(cell);
             if !cell.get("metadata").is_some_and(Value::is_object) {
                 cell.insert("metadata".into(), json!({}));
             }
@@ -140,7 +147,7 @@ impl Notebook {
             cell.insert("id".into(), Value::String(new_cell_id()));
         }
         cell.insert("metadata".into(), json!({}));
-        cell.insert("source".into(), lines::to_lines_value(source));
+        cell.insert("source".into(), Value::String(source.to_owned()));
         if cell_type == "code" {
             cell.insert("execution_count".into(), Value::Null);
             cell.insert("outputs".into(), json!([]));
@@ -169,6 +176,11 @@ fn format_error(path: &Path, message: impl Into<String>) -> Error {
 
 /// Writes bytes to `path` through a temporary sibling and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |file| std::io::Write::write_all(file, bytes))
+}
+
+/// Writes to `path` through a temporary sibling, flushed to disk, then renamed over it.
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>) -> Result<()> {
     use std::io::Write;
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -177,8 +189,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = folder.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
+        let file = std::fs::File::create(&temp)?;
+        let mut buffered = std::io::BufWriter::with_capacity(256 * 1024, &file);
+        write(&mut buffered)?;
+        buffered.flush()?;
+        drop(buffered);
         file.sync_data()?;
         std::fs::rename(&temp, path)
     })();
@@ -267,7 +282,7 @@ mod tests {
             {"cell_type": "code", "collapsed": false, "input": ["print(1)"], "language": "python", "metadata": {}, "outputs": [], "prompt_number": 1},
             {"cell_type": "markdown", "metadata": {}, "source": ["hi"]}], "metadata": {}}]}"#;
         let nb = Notebook::parse(v3, Path::new("v3.ipynb")).unwrap();
-        assert_eq!(nb.to_value()["nbformat"], 4);
+        assert_eq!(nb.as_value()["nbformat"], 4);
         assert_eq!(nb.cells().len(), 2);
         assert_eq!(cell_source(&nb.cells()[0]), "print(1)");
         assert!(!nb.metadata().contains_key("name"));

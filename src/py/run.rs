@@ -34,7 +34,7 @@ fn seconds(value: Option<f64>) -> Option<Duration> {
 }
 
 #[pyfunction]
-#[pyo3(signature = (input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress, log_output, allow_errors, env))]
+#[pyo3(signature = (input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress, log_output, allow_errors, env, return_notebook=true))]
 #[allow(clippy::too_many_arguments)]
 pub fn execute_notebook(
     py: Python<'_>,
@@ -49,7 +49,8 @@ pub fn execute_notebook(
     log_output: bool,
     allow_errors: bool,
     env: PythonEnv,
-) -> PyResult<String> {
+    return_notebook: bool,
+) -> PyResult<Option<String>> {
     let parameters = parameters_from_py(parameters).map_err(|e| to_pyerr(py, e))?;
     let options = RunOptions {
         input: input_path,
@@ -72,7 +73,7 @@ pub fn execute_notebook(
     runtime().spawn(async move {
         let mut observer = TerminalObserver::new(progress, log_output);
         let result = prepared.run(&mut observer, cancel_rx).await;
-        let _ = done_tx.send(result.map(|nb| nb.to_value().to_string()));
+        let _ = done_tx.send(result.map(|nb| return_notebook.then(|| nb.as_value().to_string())));
     });
     loop {
         // The receiver is moved in and out: it may cross threads but not be shared.
