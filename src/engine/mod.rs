@@ -239,8 +239,10 @@ impl PreparedRun {
                     match recorder.handle(self.notebook.cells_mut(), index, &msg) {
                         Effect::ExecutionCount(count) => self.notebook.cells_mut()[index]["execution_count"] = count,
                         Effect::Idle => idle = true,
-                        Effect::Output { stream: Some((name, text)) } => observer.stream(&name, &text),
-                        Effect::Output { stream: None } | Effect::None => {}
+                        Effect::Output { stream: true } => {
+                            observer.stream(msg.content["name"].as_str().unwrap_or("stdout"), msg.content["text"].as_str().unwrap_or(""))
+                        }
+                        Effect::Output { stream: false } | Effect::None => {}
                     }
                 }
                 Event::Shell(msg) if msg.parent_msg_id.as_deref() == Some(request.as_str()) && msg.msg_type == "execute_reply" => {

@@ -1,6 +1,8 @@
 //! Turns iopub messages into notebook outputs the way nbclient does: display ids updated
 //! across cells, `clear_output(wait=True)` deferred to the next output, and stream
-//! outputs coalesced at the end of a cell (nbclient's `coalesce_streams`).
+//! outputs coalesced as nbclient's `coalesce_streams` does at the end of a cell. Streams
+//! are merged as they arrive (into the cell's first stream of that name), so a cell that
+//! prints a lot holds one string per stream, not one output per message.
 
 use crate::kernel::Message;
 use crate::notebook::lines;
@@ -12,6 +14,8 @@ pub struct OutputRecorder {
     /// display_id -> (cell index, output index) of every output showing it.
     display_ids: HashMap<String, Vec<(usize, usize)>>,
     clear_before_next_output: bool,
+    /// Stream name -> index of the cell's output that collects that stream.
+    streams: HashMap<String, usize>,
 }
 
 /// What an iopub message meant for the cell being run.
@@ -20,13 +24,14 @@ pub enum Effect {
     ExecutionCount(Value),
     /// The kernel went idle for the request.
     Idle,
-    /// An output was added; the stream text, for `--log-output`.
-    Output { stream: Option<(String, String)> },
+    /// An output was added or a stream grew (`stream`: the message is stream text).
+    Output { stream: bool },
 }
 
 impl OutputRecorder {
     pub fn start_cell(&mut self) {
         self.clear_before_next_output = false;
+        self.streams.clear();
     }
 
     pub fn handle(&mut self, cells: &mut [Value], cell_index: usize, msg: &Message) -> Effect {
@@ -54,20 +59,26 @@ impl OutputRecorder {
                 Effect::None
             }
             "stream" | "display_data" | "execute_result" | "error" => {
-                let Some(output) = output_from_msg(&msg.msg_type, content) else { return Effect::None };
                 if self.clear_before_next_output {
                     self.clear(cells, cell_index);
                     self.clear_before_next_output = false;
                 }
                 let outputs = cells[cell_index]["outputs"].as_array_mut().expect("code cells have outputs");
+                if msg.msg_type == "stream" {
+                    let name = content["name"].as_str().unwrap_or("stdout");
+                    let text = content["text"].as_str().unwrap_or("");
+                    if let Some(Value::String(collected)) = self.streams.get(name).and_then(|&at| outputs.get_mut(at)).map(|o| &mut o["text"]) {
+                        collected.push_str(text);
+                        return Effect::Output { stream: true };
+                    }
+                    self.streams.insert(name.to_owned(), outputs.len());
+                }
+                let Some(output) = output_from_msg(&msg.msg_type, content) else { return Effect::None };
                 if let Some(id) = content["transient"]["display_id"].as_str() {
                     self.display_ids.entry(id.to_owned()).or_default().push((cell_index, outputs.len()));
                 }
                 outputs.push(output);
-                let stream = (msg.msg_type == "stream").then(|| {
-                    (content["name"].as_str().unwrap_or("stdout").to_owned(), content["text"].as_str().unwrap_or("").to_owned())
-                });
-                Effect::Output { stream }
+                Effect::Output { stream: msg.msg_type == "stream" }
             }
             _ => Effect::None,
         }
@@ -75,6 +86,7 @@ impl OutputRecorder {
 
     fn clear(&mut self, cells: &mut [Value], cell_index: usize) {
         cells[cell_index]["outputs"] = json!([]);
+        self.streams.clear();
         for places in self.display_ids.values_mut() {
             places.retain(|(cell, _)| *cell != cell_index);
         }
@@ -124,10 +136,13 @@ pub fn coalesce_streams(outputs: &mut Vec<Value>) {
     let mut merged: Vec<Value> = Vec::with_capacity(outputs.len());
     let mut first_of: HashMap<String, usize> = HashMap::new();
     let mut texts: HashMap<usize, String> = HashMap::new();
-    for output in outputs.drain(..) {
+    for mut output in outputs.drain(..) {
         if output["output_type"] == "stream" {
             let name = output["name"].as_str().unwrap_or_default().to_owned();
-            let text = lines::join(&output["text"]).unwrap_or_default();
+            let text = match output["text"].take() {
+                Value::String(text) => text,
+                other => lines::join(&other).unwrap_or_default(),
+            };
             match first_of.get(&name) {
                 Some(&at) => texts.get_mut(&at).expect("recorded").push_str(&text),
                 None => {
@@ -141,7 +156,8 @@ pub fn coalesce_streams(outputs: &mut Vec<Value>) {
         }
     }
     for (at, text) in texts {
-        merged[at]["text"] = Value::String(apply_carriage_returns(&text));
+        // Most output has no carriage return: keep the string, copy nothing.
+        merged[at]["text"] = Value::String(if text.contains('\r') { apply_carriage_returns(&text) } else { text });
     }
     let mut i = 0;
     while i < merged.len() {
