@@ -31,7 +31,7 @@ pub enum Error {
     },
 
     #[error("{message}")]
-    Timeout { cell_index: Option<usize>, message: String },
+    Timeout { cell_index: Option<usize>, run_timeout: bool, message: String },
 
     #[error("the run was cancelled")]
     Cancelled,
@@ -41,11 +41,27 @@ pub enum Error {
 
     #[error("kernel protocol error: {0}")]
     Protocol(String),
+
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+
+    #[error("{0}")]
+    Conflict(String),
+
+    #[error("store {url}: {message}")]
+    Store { url: String, message: String },
 }
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Error::Invalid { field: field.to_owned(), message: message.into() }
     }
 
     pub fn parameter(name: Option<&str>, message: impl Into<String>) -> Self {

@@ -8,6 +8,8 @@ pub mod notebook;
 pub mod params;
 mod py;
 pub mod runtime;
+pub mod service;
+pub mod store;
 
 use pyo3::prelude::*;
 

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from . import _core
 from ._env import python_env
+from .executor import AsyncExecutor, Execution, Executor, Page
 from .errors import (
     CellExecutionError,
     ConflictError,
@@ -23,6 +24,8 @@ from .errors import (
     NotebookFormatError,
     NotFoundError,
     ParameterError,
+    StoreError,
+    ValidationError,
 )
 
 __version__ = _core.__version__
@@ -88,6 +91,12 @@ def list_kernels() -> list[dict]:
 
 __all__ = [
     "execute_notebook",
+    "Executor",
+    "AsyncExecutor",
+    "Execution",
+    "Page",
+    "ValidationError",
+    "StoreError",
     "parse_parameters",
     "notebook_parameters",
     "list_kernels",

@@ -18,4 +18,5 @@ def python_env() -> dict:
         "prefix": sys.prefix,
         "prefer_env": in_venv,
         "native_python": sys.executable if has_ipykernel else None,
+        "executable": sys.executable,
     }

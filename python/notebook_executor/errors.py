@@ -82,6 +82,19 @@ class ConflictError(NotebookExecutorError):
     """The request conflicts with the current state (e.g. a reused idempotency token)."""
 
 
+class ValidationError(NotebookExecutorError, ValueError):
+    """A submission field is invalid (unknown backend or machine type, bad output location,
+    bad timeout...). ``field`` names it."""
+
+    field: str = ""
+
+
+class StoreError(NotebookExecutorError):
+    """The state store cannot be opened or written. ``url`` names it."""
+
+    url: str = ""
+
+
 class InvalidScheduleError(NotebookExecutorError, ValueError):
     """A cron expression or time zone is invalid."""
 
@@ -97,4 +110,6 @@ __all__ = [
     "NotFoundError",
     "ConflictError",
     "InvalidScheduleError",
+    "ValidationError",
+    "StoreError",
 ]

@@ -113,7 +113,7 @@ enum CellOutcome {
     Failed { ename: String, evalue: String, traceback: Vec<String> },
     /// `sys.exit()` / `sys.exit(0)`: the notebook ends, successfully (as papermill).
     Exited,
-    TimedOut(String),
+    TimedOut { message: String, run_timeout: bool },
     Died(String),
     Cancelled,
 }
@@ -195,7 +195,7 @@ impl PreparedRun {
             CellOutcome::Failed { ename, evalue, traceback } => {
                 Error::CellExecution { cell_index: index, execution_count, ename, evalue, traceback }
             }
-            CellOutcome::TimedOut(message) => Error::Timeout { cell_index: Some(index), message },
+            CellOutcome::TimedOut { message, run_timeout } => Error::Timeout { cell_index: Some(index), run_timeout, message },
             CellOutcome::Died(message) => Error::KernelDied { cell_index: Some(index), message },
             CellOutcome::Cancelled => Error::Cancelled,
             CellOutcome::Completed | CellOutcome::Exited => unreachable!("successful outcomes end the loop without failure"),
@@ -224,11 +224,12 @@ impl PreparedRun {
         let request = kernel.execute(source, !errors_allowed).await?;
         let cell_deadline = self.options.cell_timeout.map(|t| Instant::now() + t);
         let deadline = [cell_deadline, run_deadline].into_iter().flatten().min();
-        let mut timed_out: Option<(String, Instant)> = None;
+        // Why, whether the whole run's timeout, and until when the interrupted kernel may answer.
+        let mut timed_out: Option<(String, bool, Instant)> = None;
         let mut reply: Option<Value> = None;
         let mut idle = false;
         while !(idle && reply.is_some()) {
-            let hard_deadline = timed_out.as_ref().map(|(_, until)| *until).or(deadline);
+            let hard_deadline = timed_out.as_ref().map(|(_, _, until)| *until).or(deadline);
             let wake = hard_deadline.map_or(Instant::now() + Duration::from_secs(1), |d| d.min(Instant::now() + Duration::from_secs(1)));
             let event = tokio::select! {
                 event = kernel.next_event(wake) => event?,
@@ -250,35 +251,35 @@ impl PreparedRun {
                 }
                 Event::IoPub(_) | Event::Shell(_) => {}
                 Event::Died(how) => {
-                    let message = match &timed_out {
-                        Some((why, _)) => why.clone(),
-                        None => format!("the kernel died while running cell {index}: {how}"),
-                    };
-                    return Ok(if timed_out.is_some() { CellOutcome::TimedOut(message) } else { CellOutcome::Died(message) });
+                    return Ok(match timed_out {
+                        Some((message, run_timeout, _)) => CellOutcome::TimedOut { message, run_timeout },
+                        None => CellOutcome::Died(format!("the kernel died while running cell {index}: {how}")),
+                    });
                 }
                 Event::Deadline => {
                     let now = Instant::now();
-                    if let Some((why, until)) = &timed_out {
+                    if let Some((message, run_timeout, until)) = &timed_out {
                         if now >= *until {
                             // The interrupt was not enough: the kernel is stuck.
-                            return Ok(CellOutcome::TimedOut(why.clone()));
+                            return Ok(CellOutcome::TimedOut { message: message.clone(), run_timeout: *run_timeout });
                         }
                     } else if deadline.is_some_and(|d| now >= d) {
-                        let why = if cell_deadline.is_some_and(|c| now >= c) {
+                        let cell_expired = cell_deadline.is_some_and(|c| now >= c);
+                        let why = if cell_expired {
                             format!("cell {index} did not finish within {}s (cell timeout)", self.options.cell_timeout.unwrap_or_default().as_secs_f64())
                         } else {
                             format!("the run did not finish within {}s (timeout); stopped at cell {index}", self.options.timeout.unwrap_or_default().as_secs_f64())
                         };
                         kernel.interrupt().await;
-                        timed_out = Some((why, now + INTERRUPT_GRACE));
+                        timed_out = Some((why, !cell_expired, now + INTERRUPT_GRACE));
                     } else {
                         observer.tick();
                     }
                 }
             }
         }
-        if let Some((why, _)) = timed_out {
-            return Ok(CellOutcome::TimedOut(why));
+        if let Some((message, run_timeout, _)) = timed_out {
+            return Ok(CellOutcome::TimedOut { message, run_timeout });
         }
         let reply = reply.unwrap_or_default();
         if let Some(count) = reply.get("execution_count").filter(|c| c.is_i64()) {

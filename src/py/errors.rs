@@ -60,6 +60,19 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
             "NotebookExecutorError"
         }
         Error::Cancelled => "NotebookExecutorError",
+        Error::Invalid { field, .. } => {
+            kwargs.set_item("field", field)?;
+            "ValidationError"
+        }
+        Error::NotFound { id, .. } => {
+            kwargs.set_item("id", id)?;
+            "NotFoundError"
+        }
+        Error::Conflict(_) => "ConflictError",
+        Error::Store { url, .. } => {
+            kwargs.set_item("url", url)?;
+            "StoreError"
+        }
     };
     let instance = module.getattr(class)?.call((error.to_string(),), Some(&kwargs))?;
     Ok(PyErr::from_value(instance))

@@ -2,6 +2,7 @@
 //! converts results and errors out. No logic of its own.
 
 mod errors;
+mod executor;
 mod params;
 mod run;
 
@@ -14,5 +15,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(params::parse_typed_value, m)?)?;
     m.add_function(wrap_pyfunction!(params::notebook_parameters, m)?)?;
     m.add_function(wrap_pyfunction!(run::list_kernelspecs, m)?)?;
+    m.add_class::<executor::ExecutorCore>()?;
     Ok(())
 }

@@ -21,10 +21,11 @@ pub struct PythonEnv {
     prefix: PathBuf,
     prefer_env: bool,
     native_python: Option<PathBuf>,
+    pub executable: PathBuf,
 }
 
 impl PythonEnv {
-    fn search(&self) -> KernelSearch {
+    pub fn search(&self) -> KernelSearch {
         KernelSearch::new(Some(self.prefix.clone()), self.prefer_env, self.native_python.clone())
     }
 }

@@ -1,0 +1,25 @@
+"""Entry point of a runner process (started by the executor, not by users):
+``python -m notebook_executor._runner --store URL --runner-id ID``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import _core
+from ._env import python_env
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="notebook_executor._runner")
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--runner-id", required=True)
+    parser.add_argument("--concurrency", type=int, default=None)
+    args = parser.parse_args()
+    core = _core.ExecutorCore(args.store, python_env(), args.concurrency, None)
+    core.run_runner(args.runner_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

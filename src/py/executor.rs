@@ -1,0 +1,124 @@
+//! `notebook_executor._core.ExecutorCore`: the execution service for Python. Blocking calls
+//! release the GIL; records cross the boundary as JSON text (the Python wrapper turns them
+//! into `Execution` objects).
+
+use super::errors::to_pyerr;
+use super::run::PythonEnv;
+use crate::error::Error;
+use crate::runtime::runtime;
+use crate::service::model::{ExecutionSpec, State};
+use crate::service::{run_runner, Service};
+use crate::store::{default_home, resolve_url, ListFilter, Store};
+use pyo3::prelude::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[pyclass(module = "notebook_executor._core", frozen)]
+pub struct ExecutorCore {
+    service: Service,
+}
+
+fn block<T: Send>(py: Python<'_>, future: impl std::future::Future<Output = Result<T, Error>> + Send) -> PyResult<T> {
+    py.detach(|| runtime().block_on(future)).map_err(|e| to_pyerr(py, e))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("records serialize")
+}
+
+#[pymethods]
+impl ExecutorCore {
+    #[new]
+    #[pyo3(signature = (store, env, concurrency=None, output_dir=None))]
+    fn new(py: Python<'_>, store: Option<String>, env: PythonEnv, concurrency: Option<i64>, output_dir: Option<PathBuf>) -> PyResult<Self> {
+        let url = resolve_url(store.as_deref());
+        let store = block(py, Store::open(&url))?;
+        let cores = std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(2);
+        Ok(ExecutorCore {
+            service: Service {
+                store,
+                concurrency: concurrency.filter(|c| *c > 0).unwrap_or(cores),
+                python: env.executable.clone(),
+                search: env.search(),
+                default_output_dir: output_dir.unwrap_or_else(|| default_home().join("outputs")),
+            },
+        })
+    }
+
+    #[getter]
+    fn store_url(&self) -> String {
+        self.service.store.url.clone()
+    }
+
+    /// Submits; `spec_json` holds the submission fields. Returns the execution as JSON.
+    fn submit(&self, py: Python<'_>, spec_json: &str) -> PyResult<String> {
+        let spec: ExecutionSpec = serde_json::from_str(spec_json).map_err(|e| to_pyerr(py, Error::invalid("submission", e.to_string())))?;
+        let service = self.service.clone();
+        block(py, async move { service.submit(spec).await }).map(|e| json(&e))
+    }
+
+    fn get(&self, py: Python<'_>, id: String) -> PyResult<String> {
+        let service = self.service.clone();
+        block(py, async move { service.get(&id).await }).map(|e| json(&e))
+    }
+
+    #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None))]
+    fn list(&self, py: Python<'_>, state: Option<String>, schedule_id: Option<String>, page_size: i64, page_token: Option<String>) -> PyResult<(String, Option<String>)> {
+        let state = match state.filter(|s| !s.is_empty()) {
+            Some(s) => Some(State::parse(&s).ok_or_else(|| {
+                to_pyerr(py, Error::invalid("state", format!("unknown state {s:?} (one of {})", State::ALL.map(State::as_str).join(", "))))
+            })?),
+            None => None,
+        };
+        let service = self.service.clone();
+        let page = block(py, async move { service.list(&ListFilter { state, schedule_id }, page_size, page_token.as_deref()).await })?;
+        Ok((json(&page.items), page.next_page_token))
+    }
+
+    fn cancel(&self, py: Python<'_>, id: String) -> PyResult<String> {
+        let service = self.service.clone();
+        block(py, async move { service.cancel(&id).await }).map(|e| json(&e))
+    }
+
+    #[pyo3(signature = (id, keep_outputs=false))]
+    fn delete(&self, py: Python<'_>, id: String, keep_outputs: bool) -> PyResult<()> {
+        let service = self.service.clone();
+        block(py, async move { service.delete(&id, keep_outputs).await })
+    }
+
+    /// Waits in slices so that Ctrl-C is noticed.
+    #[pyo3(signature = (id, timeout=None))]
+    fn wait(&self, py: Python<'_>, id: String, timeout: Option<f64>) -> PyResult<String> {
+        let started = std::time::Instant::now();
+        loop {
+            let slice = Duration::from_millis(200);
+            let left = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)).saturating_sub(started.elapsed()));
+            let service = self.service.clone();
+            let id2 = id.clone();
+            let wait_for = left.map_or(slice, |l| l.min(slice));
+            let result = py.detach(|| runtime().block_on(async move { service.wait(&id2, Some(wait_for)).await }));
+            match result {
+                Ok(execution) => return Ok(json(&execution)),
+                Err(Error::Timeout { .. }) if left.is_none_or(|l| l > slice) => py.check_signals()?,
+                Err(e) => return Err(to_pyerr(py, e)),
+            }
+        }
+    }
+
+    fn import_result(&self, py: Python<'_>, id: String, dest_dir: PathBuf) -> PyResult<String> {
+        let service = self.service.clone();
+        block(py, async move { service.import_result(&id, &dest_dir).await }).map(|p| p.display().to_string())
+    }
+
+    /// Starts a runner if work waits and a slot is free (also fails dead runners' work).
+    fn dispatch(&self, py: Python<'_>) -> PyResult<()> {
+        let service = self.service.clone();
+        block(py, async move { service.dispatch().await })
+    }
+
+    /// The runner process's main loop (see `notebook_executor._runner`).
+    fn run_runner(&self, py: Python<'_>, runner_id: String) -> PyResult<()> {
+        let service = self.service.clone();
+        block(py, async move { run_runner(service, runner_id).await })
+    }
+}

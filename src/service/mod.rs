@@ -1,0 +1,287 @@
+//! The execution service: submission (validated, snapshotted, idempotent), listing,
+//! cancel, delete, wait, import, and dispatch to runner processes (the `local` backend).
+//! There is no central daemon: a submission reserves a runner slot and starts a runner
+//! process; a runner takes queued executions until none is left.
+
+pub mod model;
+mod runner;
+
+pub use runner::run_runner;
+
+use crate::engine::{self, RunOptions};
+use crate::error::{Error, Result};
+use crate::kernel::KernelSearch;
+use crate::params::{ParamValue, Parameters};
+use crate::store::{now_text, ListFilter, Store};
+use model::{Execution, ExecutionSpec, Progress, State};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const BACKENDS: &[&str] = &["local"];
+
+#[derive(Clone)]
+pub struct Service {
+    pub store: Store,
+    /// Runner processes at once (default: the number of cores).
+    pub concurrency: i64,
+    /// The interpreter that runs `python -m notebook_executor._runner`.
+    pub python: PathBuf,
+    pub search: KernelSearch,
+    pub default_output_dir: PathBuf,
+}
+
+pub struct Page {
+    pub items: Vec<Execution>,
+    pub next_page_token: Option<String>,
+}
+
+fn encode_token(seq: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("seq:{seq}"))
+}
+
+fn decode_token(token: &str) -> Result<i64> {
+    use base64::Engine;
+    let bad = || Error::invalid("page_token", "not a page token returned by list");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    String::from_utf8(bytes).ok().and_then(|s| s.strip_prefix("seq:").and_then(|n| n.parse().ok())).ok_or_else(bad)
+}
+
+impl Service {
+    pub fn staged_input(&self, id: &str) -> PathBuf {
+        self.store.staging_dir.join(format!("{id}.ipynb"))
+    }
+
+    /// Validates everything, snapshots the notebook, records the execution QUEUED and
+    /// starts a runner if a slot is free. Nothing is written when anything is wrong.
+    pub async fn submit(&self, mut spec: ExecutionSpec) -> Result<Execution> {
+        if spec.backend.is_empty() {
+            spec.backend = "local".into();
+        }
+        if !BACKENDS.contains(&spec.backend.as_str()) {
+            return Err(Error::invalid("backend", format!("unknown backend {:?} (available: {})", spec.backend, BACKENDS.join(", "))));
+        }
+        if !spec.machine_type.is_empty() && spec.machine_type != "local" {
+            return Err(Error::invalid("machine_type", format!("the local backend has no machine type {:?} (leave it empty)", spec.machine_type)));
+        }
+        if !spec.accelerator_type.is_empty() || spec.accelerator_count != 0 {
+            return Err(Error::invalid("accelerator_type", "the local backend has no accelerators"));
+        }
+        for (field, value) in [("timeout_seconds", spec.timeout_seconds), ("cell_timeout_seconds", spec.cell_timeout_seconds)] {
+            if value.is_some_and(|v| !(v > 0.0) || !v.is_finite()) {
+                return Err(Error::invalid(field, "must be a positive number of seconds"));
+            }
+        }
+        let input = PathBuf::from(&spec.input_notebook);
+        if spec.display_name.is_empty() {
+            spec.display_name = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        }
+        // The notebook, kernel and parameters are checked as a run would check them.
+        let prepared = engine::prepare(RunOptions {
+            input: input.clone(),
+            parameters: parameters_of(&spec),
+            kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),
+            search: self.search.clone(),
+            ..Default::default()
+        })?;
+        if spec.kernel_name.is_empty() {
+            spec.kernel_name = prepared.spec.name.clone();
+        }
+        let output_dir = self.output_dir(&spec)?;
+        if let Some(token) = spec.idempotency_token.clone().filter(|t| !t.is_empty()) {
+            if let Some(existing) = self.store.execution_by_token(&token).await? {
+                return if existing.spec == spec {
+                    Ok(existing)
+                } else {
+                    Err(Error::Conflict(format!("idempotency token {token:?} was used for execution {} with other fields", existing.id)))
+                };
+            }
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let now = now_text();
+        let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "notebook".into());
+        let output = output_dir.join(format!("{stem}-{}-{}.ipynb", chrono::Utc::now().format("%Y%m%d-%H%M%S"), &id[..8]));
+        let execution = Execution {
+            id: id.clone(),
+            spec,
+            state: State::Queued,
+            state_message: String::new(),
+            create_time: now.clone(),
+            start_time: None,
+            end_time: None,
+            update_time: now,
+            progress: Progress::default(),
+            output_notebook_uri: output.display().to_string(),
+            output_html_uri: String::new(),
+            backend_job_id: String::new(),
+        };
+        // The snapshot: later edits of the file do not change this run.
+        let staged = self.staged_input(&id);
+        std::fs::copy(&input, &staged).map_err(|e| Error::io(&staged, e))?;
+        if let Err(e) = self.store.insert_execution(&execution).await {
+            let _ = std::fs::remove_file(&staged);
+            if let (Error::Conflict(_), Some(token)) = (&e, execution.spec.idempotency_token.as_deref()) {
+                // Another process won the race for this token: same answer as above.
+                if let Some(existing) = self.store.execution_by_token(token).await? {
+                    return if existing.spec == execution.spec { Ok(existing) } else { Err(e) };
+                }
+            }
+            return Err(e);
+        }
+        self.dispatch().await?;
+        Ok(execution)
+    }
+
+    fn output_dir(&self, spec: &ExecutionSpec) -> Result<PathBuf> {
+        let location = spec.output_location.trim();
+        if location.starts_with("gs://") {
+            return Err(Error::invalid("output_location", "gs:// locations need a remote backend (the local backend writes files)"));
+        }
+        let dir = match location.strip_prefix("file://").unwrap_or(location) {
+            "" => self.default_output_dir.clone(),
+            other => PathBuf::from(other),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| Error::invalid("output_location", format!("{}: {e}", dir.display())))?;
+        let probe = dir.join(format!(".notebook-executor-probe-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&probe, b"").map_err(|e| Error::invalid("output_location", format!("{} is not writable: {e}", dir.display())))?;
+        let _ = std::fs::remove_file(probe);
+        Ok(dir)
+    }
+
+    /// Fails executions of dead runners, then starts a runner when work waits and a slot
+    /// is free.
+    pub async fn dispatch(&self) -> Result<()> {
+        self.store.recover().await?;
+        if self.store.count_in_state(State::Queued).await? == 0 {
+            return Ok(());
+        }
+        if let Some(runner_id) = self.store.reserve_runner(self.concurrency).await? {
+            if let Err(e) = self.spawn_runner(&runner_id) {
+                self.store.release_runner(&runner_id).await?;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn_runner(&self, runner_id: &str) -> Result<()> {
+        use std::os::unix::process::CommandExt;
+        let log_path = self.store.staging_dir.with_file_name("runner.log");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| Error::io(&log_path, e))?;
+        let log_err = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
+        let child = std::process::Command::new(&self.python)
+            .args(["-m", "notebook_executor._runner", "--store", &self.store.url, "--runner-id", runner_id])
+            .args(["--concurrency", &self.concurrency.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            // Its own session: the run goes on when the submitting process exits or is
+            // interrupted.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Error::io(&self.python, e))?;
+        // Reap it in the background so it never lingers as a zombie of a long-lived parent.
+        std::thread::spawn(move || {
+            let mut child = child;
+            let _ = child.wait();
+        });
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Execution> {
+        self.store.get_execution(id).await
+    }
+
+    pub async fn list(&self, filter: &ListFilter, page_size: i64, page_token: Option<&str>) -> Result<Page> {
+        if !(1..=1000).contains(&page_size) {
+            return Err(Error::invalid("page_size", "must be between 1 and 1000"));
+        }
+        let before = page_token.filter(|t| !t.is_empty()).map(decode_token).transpose()?;
+        let (items, next) = self.store.list_executions(filter, page_size, before).await?;
+        Ok(Page { items, next_page_token: next.map(encode_token) })
+    }
+
+    /// A queued run never starts; a running one is stopped by its runner (interrupt, then
+    /// kill) and ends CANCELLED with its partial output.
+    pub async fn cancel(&self, id: &str) -> Result<Execution> {
+        let current = self.store.get_execution(id).await?;
+        if current.state.is_terminal() {
+            return Err(Error::Conflict(format!("execution {id} is already {}", current.state.as_str())));
+        }
+        if !self.store.transition(id, &[State::Queued], State::Cancelled, Some("cancelled before it started")).await? {
+            self.store.transition(id, &[State::Preparing, State::Running], State::Cancelling, Some("cancel requested")).await?;
+        }
+        self.store.get_execution(id).await
+    }
+
+    /// Removes the record and its snapshot, and its outputs unless `keep_outputs`.
+    pub async fn delete(&self, id: &str, keep_outputs: bool) -> Result<()> {
+        let execution = self.store.get_execution(id).await?;
+        if execution.state.is_active() {
+            return Err(Error::Conflict(format!("execution {id} is {}: cancel it first", execution.state.as_str())));
+        }
+        if !self.store.delete_execution(id).await? {
+            return Err(Error::NotFound { kind: "execution", id: id.to_owned() });
+        }
+        let _ = std::fs::remove_file(self.staged_input(id));
+        if !keep_outputs {
+            for uri in [&execution.output_notebook_uri, &execution.output_html_uri] {
+                if !uri.is_empty() {
+                    let _ = std::fs::remove_file(uri);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the execution is terminal (or `timeout`).
+    pub async fn wait(&self, id: &str, timeout: Option<Duration>) -> Result<Execution> {
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let mut last_recover = tokio::time::Instant::now();
+        loop {
+            let execution = self.store.get_execution(id).await?;
+            if execution.state.is_terminal() {
+                return Ok(execution);
+            }
+            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                return Err(Error::Timeout { cell_index: None, run_timeout: false, message: format!("execution {id} is still {} after the wait timeout", execution.state.as_str()) });
+            }
+            if last_recover.elapsed() > Duration::from_secs(5) {
+                // Also the heartbeat check: a dead runner's execution ends FAILED here.
+                self.dispatch().await?;
+                last_recover = tokio::time::Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Copies the executed notebook into `dest_dir` (never over an existing file) and
+    /// returns the new file's path.
+    pub async fn import_result(&self, id: &str, dest_dir: &Path) -> Result<PathBuf> {
+        let execution = self.store.get_execution(id).await?;
+        let source = PathBuf::from(&execution.output_notebook_uri);
+        if !source.is_file() {
+            return Err(Error::NotFound { kind: "output notebook of execution", id: id.to_owned() });
+        }
+        std::fs::create_dir_all(dest_dir).map_err(|e| Error::io(dest_dir, e))?;
+        let name = source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| id.to_owned());
+        for n in 0.. {
+            let candidate = dest_dir.join(if n == 0 { format!("{name}.ipynb") } else { format!("{name}-{n}.ipynb") });
+            // create_new: two imports at once never take the same name.
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&candidate) {
+                Ok(mut file) => {
+                    let mut input = std::fs::File::open(&source).map_err(|e| Error::io(&source, e))?;
+                    std::io::copy(&mut input, &mut file).map_err(|e| Error::io(&candidate, e))?;
+                    return Ok(candidate);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(&candidate, e)),
+            }
+        }
+        unreachable!("some name is free")
+    }
+}
+
+pub fn parameters_of(spec: &ExecutionSpec) -> Parameters {
+    spec.parameters.iter().map(|(k, v)| (k.clone(), ParamValue::from_json(v))).collect()
+}

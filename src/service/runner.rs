@@ -1,0 +1,155 @@
+//! A runner process: takes queued executions one at a time (FIFO) and runs each on the
+//! engine, reporting state and per-cell progress to the store, watching for cancel, and
+//! keeping its slot alive with a heartbeat. It exits when no work is left.
+
+use super::model::{Execution, Progress, State};
+use super::{parameters_of, Service};
+use crate::engine::{self, RunObserver, RunOptions};
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
+const CANCEL_POLL_EVERY: Duration = Duration::from_millis(250);
+
+pub async fn run_runner(service: Service, runner_id: String) -> Result<()> {
+    let store = service.store.clone();
+    let pid = std::process::id();
+    if !store.runner_heartbeat(&runner_id, pid).await? {
+        return Ok(()); // the slot was reclaimed before we started
+    }
+    let heartbeat = {
+        let store = store.clone();
+        let runner_id = runner_id.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                let _ = store.runner_heartbeat(&runner_id, pid).await;
+            }
+        })
+    };
+    let mut runner_id = runner_id;
+    let result = async {
+        loop {
+            while let Some(execution) = store.claim_execution(&runner_id).await? {
+                run_one(&service, execution).await?;
+            }
+            // Leave the slot, then look once more: a submission that saw no free slot
+            // while we were finishing must not wait for the next one.
+            store.release_runner(&runner_id).await?;
+            if store.count_in_state(State::Queued).await? == 0 {
+                return Ok(());
+            }
+            match store.reserve_runner(service.concurrency).await? {
+                Some(id) => {
+                    runner_id = id;
+                    store.runner_heartbeat(&runner_id, pid).await?;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+    .await;
+    heartbeat.abort();
+    let _ = store.release_runner(&runner_id).await;
+    result
+}
+
+enum Update {
+    Started { total: usize, index: usize },
+    Finished { total: usize, done: usize },
+}
+
+struct StoreObserver {
+    updates: mpsc::UnboundedSender<Update>,
+    done: usize,
+}
+
+impl RunObserver for StoreObserver {
+    fn cell_started(&mut self, index: usize, total: usize) {
+        let _ = self.updates.send(Update::Started { total, index });
+    }
+    fn cell_finished(&mut self, _index: usize, total: usize) {
+        self.done += 1;
+        let _ = self.updates.send(Update::Finished { total, done: self.done });
+    }
+}
+
+async fn run_one(service: &Service, execution: Execution) -> Result<()> {
+    let store = &service.store;
+    let id = execution.id.clone();
+    let spec = &execution.spec;
+    let original = PathBuf::from(&spec.input_notebook);
+    let cwd = original.parent().filter(|p| p.is_dir()).map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_owned()));
+    let options = RunOptions {
+        input: service.staged_input(&id),
+        output: Some(PathBuf::from(&execution.output_notebook_uri)),
+        parameters: parameters_of(spec),
+        kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),
+        cwd,
+        timeout: spec.timeout_seconds.map(Duration::from_secs_f64),
+        cell_timeout: spec.cell_timeout_seconds.map(Duration::from_secs_f64),
+        allow_errors: spec.allow_errors,
+        search: service.search.clone(),
+    };
+
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let watcher = {
+        let store = store.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CANCEL_POLL_EVERY).await;
+                if matches!(store.state_of(&id).await, Ok(Some(State::Cancelling)) | Ok(None)) {
+                    let _ = cancel_tx.send(true);
+                    return;
+                }
+            }
+        })
+    };
+    let (updates_tx, mut updates_rx) = mpsc::unbounded_channel();
+    let reporter = {
+        let store = store.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            let mut progress = Progress::default();
+            let mut running = false;
+            while let Some(update) = updates_rx.recv().await {
+                match update {
+                    Update::Started { total, index } => {
+                        progress.cells_total = total as i64;
+                        progress.current_cell = Some(index as i64);
+                        if !running {
+                            running = store.transition(&id, &[State::Preparing], State::Running, None).await.unwrap_or(false);
+                        }
+                    }
+                    Update::Finished { total, done } => {
+                        progress.cells_total = total as i64;
+                        progress.cells_done = done as i64;
+                        progress.current_cell = None;
+                    }
+                }
+                // Only the latest state matters: skip updates that queued up meanwhile.
+                if updates_rx.is_empty() {
+                    let _ = store.set_progress(&id, &progress).await;
+                }
+            }
+        })
+    };
+    let mut observer = StoreObserver { updates: updates_tx, done: 0 };
+    let result = engine::execute(options, &mut observer, cancel_rx).await;
+    drop(observer);
+    let _ = reporter.await;
+    watcher.abort();
+
+    let from = [State::Preparing, State::Running, State::Cancelling];
+    let (state, message) = match &result {
+        Ok(_) => (State::Succeeded, String::new()),
+        Err(Error::Cancelled) => (State::Cancelled, "cancelled while running; the partial output is kept".into()),
+        Err(Error::Timeout { run_timeout: true, message, .. }) => (State::Expired, message.clone()),
+        Err(e) => (State::Failed, e.to_string()),
+    };
+    store.transition(&id, &from, state, Some(&message)).await?;
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Versioned schema migrations. Each is idempotent DDL applied in order inside one
+//! transaction; the version table says how far a store is. New versions append here.
+
+use super::{Dialect, Store};
+use crate::error::Result;
+
+/// (version, SQLite DDL, PostgreSQL DDL). Only the DDL differs between the two.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    r#"
+    CREATE TABLE IF NOT EXISTS executions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        input_notebook TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        idempotency_token TEXT UNIQUE,
+        schedule_id TEXT,
+        scheduled_time TEXT,
+        state TEXT NOT NULL,
+        state_message TEXT NOT NULL DEFAULT '',
+        create_time TEXT NOT NULL,
+        start_time TEXT,
+        end_time TEXT,
+        update_time TEXT NOT NULL,
+        cells_total INTEGER NOT NULL DEFAULT 0,
+        cells_done INTEGER NOT NULL DEFAULT 0,
+        current_cell INTEGER,
+        output_notebook_uri TEXT NOT NULL DEFAULT '',
+        output_html_uri TEXT NOT NULL DEFAULT '',
+        backend_job_id TEXT NOT NULL DEFAULT '',
+        runner_id TEXT
+    );
+    CREATE INDEX IF NOT EXISTS executions_by_state ON executions (state, seq);
+    CREATE INDEX IF NOT EXISTS executions_by_schedule ON executions (schedule_id, seq);
+    CREATE TABLE IF NOT EXISTS runners (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        start_time TEXT NOT NULL,
+        heartbeat_time TEXT NOT NULL
+    );
+    "#,
+    r#"
+    CREATE TABLE IF NOT EXISTS executions (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        input_notebook TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        idempotency_token TEXT UNIQUE,
+        schedule_id TEXT,
+        scheduled_time TEXT,
+        state TEXT NOT NULL,
+        state_message TEXT NOT NULL DEFAULT '',
+        create_time TEXT NOT NULL,
+        start_time TEXT,
+        end_time TEXT,
+        update_time TEXT NOT NULL,
+        cells_total BIGINT NOT NULL DEFAULT 0,
+        cells_done BIGINT NOT NULL DEFAULT 0,
+        current_cell BIGINT,
+        output_notebook_uri TEXT NOT NULL DEFAULT '',
+        output_html_uri TEXT NOT NULL DEFAULT '',
+        backend_job_id TEXT NOT NULL DEFAULT '',
+        runner_id TEXT
+    );
+    CREATE INDEX IF NOT EXISTS executions_by_state ON executions (state, seq);
+    CREATE INDEX IF NOT EXISTS executions_by_schedule ON executions (schedule_id, seq);
+    CREATE TABLE IF NOT EXISTS runners (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid BIGINT NOT NULL,
+        start_time TEXT NOT NULL,
+        heartbeat_time TEXT NOT NULL
+    );
+    "#,
+)];
+
+pub async fn apply(store: &Store) -> Result<()> {
+    let mut tx = store.pool().begin().await.map_err(|e| store.err(e))?;
+    // SQLite's version table exists already (see `Store::open`): its lock writes to it.
+    store.lock_in(&mut tx).await?;
+    if store.dialect == Dialect::Postgres {
+        sqlx::query("CREATE TABLE IF NOT EXISTS notebook_executor_schema (version BIGINT NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| store.err(e))?;
+    }
+    let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM notebook_executor_schema")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| store.err(e))?;
+    let current = current.unwrap_or(0);
+    for (version, sqlite, postgres) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
+        let ddl = if store.dialect == Dialect::Sqlite { sqlite } else { postgres };
+        for statement in ddl.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(statement).execute(&mut *tx).await.map_err(|e| store.err(e))?;
+        }
+        sqlx::query("INSERT INTO notebook_executor_schema (version) VALUES ($1)")
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| store.err(e))?;
+    }
+    tx.commit().await.map_err(|e| store.err(e))
+}

@@ -1,0 +1,81 @@
+//! Runner slots: one row per runner process, reserved atomically against the concurrency
+//! limit before the process is started, kept alive by its heartbeat.
+
+use super::{now_text, Store};
+use crate::error::Result;
+use std::time::Duration;
+
+/// A runner whose heartbeat is older than this is dead.
+pub const RUNNER_STALE_AFTER: Duration = Duration::from_secs(15);
+
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    if ok { String::from_utf8_lossy(&buf[..end]).into_owned() } else { "localhost".into() }
+}
+
+fn pid_alive(pid: i64) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0 && (unsafe { libc::kill(pid as i32, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}
+
+impl Store {
+    /// Reserves a runner slot if fewer than `limit` runners live; returns its id.
+    pub async fn reserve_runner(&self, limit: i64) -> Result<Option<String>> {
+        let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
+        self.lock_in(&mut tx).await?;
+        let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runners").fetch_one(&mut *tx).await.map_err(|e| self.err(e))?;
+        if live >= limit {
+            tx.commit().await.map_err(|e| self.err(e))?;
+            return Ok(None);
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let now = now_text();
+        sqlx::query("INSERT INTO runners (id, host, pid, start_time, heartbeat_time) VALUES ($1, $2, 0, $3, $3)")
+            .bind(&id)
+            .bind(hostname())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(Some(id))
+    }
+
+    /// Heartbeat (and pid once known); false when the slot was taken away as stale.
+    pub async fn runner_heartbeat(&self, id: &str, pid: u32) -> Result<bool> {
+        let done = sqlx::query("UPDATE runners SET heartbeat_time = $1, pid = $2 WHERE id = $3")
+            .bind(now_text())
+            .bind(pid as i64)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn release_runner(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM runners WHERE id = $1").bind(id).execute(self.pool()).await.map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Removes dead runners (process gone on this host, or heartbeat stale) and fails the
+    /// executions they held.
+    pub async fn recover(&self) -> Result<u64> {
+        let rows: Vec<(String, String, i64, String)> = sqlx::query_as("SELECT id, host, pid, heartbeat_time FROM runners")
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        let host = hostname();
+        let cutoff = (chrono::Utc::now() - chrono::Duration::from_std(RUNNER_STALE_AFTER).expect("small")).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        for (id, runner_host, pid, heartbeat) in rows {
+            let dead = heartbeat < cutoff || (runner_host == host && pid > 0 && !pid_alive(pid));
+            if dead {
+                self.release_runner(&id).await?;
+            }
+        }
+        self.fail_orphans().await
+    }
+}
