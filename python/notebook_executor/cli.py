@@ -57,6 +57,51 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-output", action="store_true", help="copy cell output to stderr as it comes")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     run.set_defaults(handler=_run)
+
+    submit = commands.add_parser("submit", help="queue a notebook to run in the background",
+                                 description="Queue a notebook; it runs in a runner process.")
+    submit.add_argument("input", metavar="IN", help="the notebook to run")
+    submit.add_argument("--name", dest="display_name", help="the execution's name (default: the notebook's)")
+    _add_parameter_options(submit)
+    submit.add_argument("-k", "--kernel", dest="kernel_name", help="the kernel (default: the notebook's)")
+    submit.add_argument("--backend", default="local", help="where it runs (default: local)")
+    submit.add_argument("--output-location", help="folder for the executed notebook")
+    submit.add_argument("--timeout", type=float, metavar="S", help="EXPIRED after S seconds of running")
+    submit.add_argument("--cell-timeout", type=float, metavar="S", help="stop any cell after S seconds")
+    submit.add_argument("--allow-errors", action="store_true", help="go on after a cell raises")
+    submit.add_argument("--idempotency-token", help="a repeat with this token returns the first execution")
+    submit.add_argument("--wait", action="store_true", help="wait for the end, showing progress")
+    submit.add_argument("--json", action="store_true", help="print the execution as JSON")
+    submit.set_defaults(handler=_submit)
+
+    listing = commands.add_parser("list", help="list executions, newest first")
+    listing.add_argument("--state", help="only this state (QUEUED, RUNNING, SUCCEEDED, ...)")
+    listing.add_argument("--schedule", dest="schedule_id", help="only this schedule's executions")
+    listing.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
+    listing.add_argument("--page-token", help="continue after a previous page")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    listing.set_defaults(handler=_list)
+
+    for name, handler, text in [
+        ("show", _show, "show one execution"),
+        ("cancel", _cancel, "cancel an execution (a running one is stopped, its partial output kept)"),
+        ("delete", _delete, "delete an execution and its outputs"),
+    ]:
+        command = commands.add_parser(name, help=text)
+        command.add_argument("id", metavar="ID")
+        if name == "delete":
+            command.add_argument("--keep-outputs", action="store_true", help="keep the output files")
+        if name == "show":
+            command.add_argument("--json", action="store_true", help="print JSON")
+        command.set_defaults(handler=handler)
+
+    imported = commands.add_parser("import", help="copy an execution's executed notebook into a folder")
+    imported.add_argument("id", metavar="ID")
+    imported.add_argument("dir", metavar="DIR", nargs="?", default="imported_notebook_jobs")
+    imported.set_defaults(handler=_import)
+
+    for command in commands.choices.values():
+        command.add_argument("--store", help="sqlite:// path or postgresql:// URL of the state store")
     return parser
 
 
@@ -124,6 +169,137 @@ def _run(args: argparse.Namespace) -> int:
     )
     if not args.output:
         print(f"{PROG}: wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _executor(args):
+    from .executor import Executor
+
+    return Executor(args.store)
+
+
+def _print_json(value) -> None:
+    import json
+
+    print(json.dumps(value, indent=1, sort_keys=True))
+
+
+def _describe(e) -> str:
+    lines = [f"{e.id}  {e.display_name}", f"  state:    {e.state}" + (f" ({e.state_message})" if e.state_message else ""),
+             f"  notebook: {e.input_notebook}", f"  created:  {e.create_time}"]
+    if e.start_time:
+        lines.append(f"  started:  {e.start_time}")
+    if e.end_time:
+        lines.append(f"  ended:    {e.end_time}")
+    if e.progress.cells_total:
+        lines.append(f"  progress: {e.progress.cells_done}/{e.progress.cells_total} cells")
+    if e.parameters:
+        lines.append(f"  parameters: {e.parameters}")
+    lines.append(f"  output:   {e.output_notebook_uri}")
+    return "\n".join(lines)
+
+
+def _submit(args: argparse.Namespace) -> int:
+    executor = _executor(args)
+    execution = executor.submit(
+        args.input, parameters=collect_parameters(args), display_name=args.display_name,
+        kernel_name=args.kernel_name, backend=args.backend, output_location=args.output_location,
+        timeout_seconds=args.timeout, cell_timeout_seconds=args.cell_timeout, allow_errors=args.allow_errors,
+        idempotency_token=args.idempotency_token,
+    )
+    if args.wait:
+        execution = _wait_with_progress(executor, execution)
+    if args.json:
+        _print_json(execution.to_dict())
+    else:
+        print(execution.id if not args.wait else _describe(execution))
+    if args.wait and execution.state != "SUCCEEDED":
+        return {"FAILED": 1, "EXPIRED": 4, "CANCELLED": 1}.get(execution.state, 1)
+    return 0
+
+
+def _wait_with_progress(executor, execution):
+    bar = sys.stderr.isatty()
+    while not execution.done:
+        try:
+            execution = executor.wait(execution.id, timeout=0.5)
+        except Exception as error:  # still running after the slice
+            from .errors import ExecutionTimeoutError
+
+            if not isinstance(error, ExecutionTimeoutError):
+                raise
+            execution = executor.get(execution.id)
+        if bar:
+            p = execution.progress
+            total = max(p.cells_total, 1)
+            filled = 30 * p.cells_done // total
+            print(f"\r\x1b[2K{execution.state:<10} [{'█' * filled}{'░' * (30 - filled)}] {p.cells_done}/{p.cells_total} cells",
+                  end="", file=sys.stderr, flush=True)
+    if bar:
+        print(file=sys.stderr)
+    return execution
+
+
+def _list(args: argparse.Namespace) -> int:
+    page = _executor(args).list(state=args.state, schedule_id=args.schedule_id, page_size=args.limit,
+                                page_token=args.page_token)
+    if args.json:
+        _print_json({"items": [e.to_dict() for e in page.items], "next_page_token": page.next_page_token})
+        return 0
+    if not page.items:
+        print("no executions" + (" in that state" if args.state else ""), file=sys.stderr)
+        return 0
+    rows = [("ID", "NAME", "STATE", "PROGRESS", "CREATED")]
+    for e in page.items:
+        progress = f"{e.progress.cells_done}/{e.progress.cells_total}" if e.progress.cells_total else ""
+        rows.append((e.id[:12], e.display_name[:30], e.state, progress, e.create_time[:19].replace("T", " ")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    if page.next_page_token:
+        print(f"more: --page-token {page.next_page_token}", file=sys.stderr)
+    return 0
+
+
+def _resolve_id(executor, id: str) -> str:
+    """Full ids, or a unique prefix as `list` shows them."""
+    if len(id) >= 32:
+        return id
+    matches, token = [], None
+    while True:
+        page = executor.list(page_size=1000, page_token=token)
+        matches += [e.id for e in page.items if e.id.startswith(id)]
+        token = page.next_page_token
+        if not token:
+            break
+    return matches[0] if len(matches) == 1 else id
+
+
+def _show(args: argparse.Namespace) -> int:
+    executor = _executor(args)
+    execution = executor.get(_resolve_id(executor, args.id))
+    if args.json:
+        _print_json(execution.to_dict())
+    else:
+        print(_describe(execution))
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    executor = _executor(args)
+    print(executor.cancel(_resolve_id(executor, args.id)).state)
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    executor = _executor(args)
+    executor.delete(_resolve_id(executor, args.id), keep_outputs=args.keep_outputs)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    executor = _executor(args)
+    print(executor.import_result(_resolve_id(executor, args.id), args.dir))
     return 0
 
 

@@ -86,21 +86,31 @@ impl ExecutorCore {
         block(py, async move { service.delete(&id, keep_outputs).await })
     }
 
-    /// Waits in slices so that Ctrl-C is noticed.
+    /// Waits with the GIL released, checking for Ctrl-C between slices.
     #[pyo3(signature = (id, timeout=None))]
     fn wait(&self, py: Python<'_>, id: String, timeout: Option<f64>) -> PyResult<String> {
-        let started = std::time::Instant::now();
+        let service = self.service.clone();
+        let (done_tx, mut done_rx) = std::sync::mpsc::channel();
+        let task = runtime().spawn(async move {
+            let _ = done_tx.send(service.wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0)))).await);
+        });
         loop {
-            let slice = Duration::from_millis(200);
-            let left = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)).saturating_sub(started.elapsed()));
-            let service = self.service.clone();
-            let id2 = id.clone();
-            let wait_for = left.map_or(slice, |l| l.min(slice));
-            let result = py.detach(|| runtime().block_on(async move { service.wait(&id2, Some(wait_for)).await }));
-            match result {
-                Ok(execution) => return Ok(json(&execution)),
-                Err(Error::Timeout { .. }) if left.is_none_or(|l| l > slice) => py.check_signals()?,
-                Err(e) => return Err(to_pyerr(py, e)),
+            let (rx, received) = py.detach(move || {
+                let received = done_rx.recv_timeout(Duration::from_millis(100));
+                (done_rx, received)
+            });
+            done_rx = rx;
+            match received {
+                Ok(result) => return result.map(|e| json(&e)).map_err(|e| to_pyerr(py, e)),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let Err(interrupt) = py.check_signals() {
+                        task.abort();
+                        return Err(interrupt);
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(pyo3::exceptions::PyRuntimeError::new_err("the wait ended without a result"))
+                }
             }
         }
     }

@@ -237,6 +237,8 @@ impl Service {
     /// Waits until the execution is terminal (or `timeout`).
     pub async fn wait(&self, id: &str, timeout: Option<Duration>) -> Result<Execution> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        // Also the heartbeat check: a dead runner's execution ends FAILED here.
+        self.dispatch().await?;
         let mut last_recover = tokio::time::Instant::now();
         loop {
             let execution = self.store.get_execution(id).await?;
@@ -246,8 +248,7 @@ impl Service {
             if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 return Err(Error::Timeout { cell_index: None, run_timeout: false, message: format!("execution {id} is still {} after the wait timeout", execution.state.as_str()) });
             }
-            if last_recover.elapsed() > Duration::from_secs(5) {
-                // Also the heartbeat check: a dead runner's execution ends FAILED here.
+            if last_recover.elapsed() > Duration::from_secs(2) {
                 self.dispatch().await?;
                 last_recover = tokio::time::Instant::now();
             }

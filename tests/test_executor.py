@@ -1,0 +1,257 @@
+"""The execution service against real stores (SQLite and PostgreSQL, the same suite) and
+real runner processes and kernels."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import notebook_executor as nx
+from stores import PostgresServer
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'store' / 'store.sqlite'}"
+    return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture
+def executor(store_url, tmp_path):
+    return nx.Executor(store_url, output_dir=str(tmp_path / "outputs"))
+
+
+def notebook(path: Path, *sources: str, params: str | None = None) -> Path:
+    cells = []
+    if params is not None:
+        cells.append({"cell_type": "code", "execution_count": None, "id": "params", "metadata": {"tags": ["parameters"]},
+                      "outputs": [], "source": params})
+    for i, source in enumerate(sources):
+        cells.append({"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
+                      "source": source})
+    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def stdout_of(output_uri: str) -> str:
+    nb = json.loads(Path(output_uri).read_text())
+    return "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout")
+
+
+def runner_processes(store_url: str):
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if "notebook_executor._runner" in cmd and store_url in cmd:
+            out.append(p)
+    return out
+
+
+def wait_for_state(executor, id, states, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        e = executor.get(id)
+        if e.state in states:
+            return e
+        time.sleep(0.05)
+    raise AssertionError(f"{id} still {executor.get(id).state}, expected one of {states}")
+
+
+def test_submit_returns_at_once_and_runs_in_background(executor, tmp_path):
+    src = notebook(tmp_path / "nb.ipynb", "print(n * 2)", params="n = 1")
+    started = time.monotonic()
+    e = executor.submit(src, parameters={"n": 21}, display_name="double", labels={"team": "a"})
+    assert time.monotonic() - started < 2
+    assert e.state == "QUEUED" and e.display_name == "double" and e.kernel_name == "python3"
+    done = executor.wait(e.id, timeout=60)
+    assert done.state == "SUCCEEDED", done.state_message
+    assert done.progress.cells_done == done.progress.cells_total == 3
+    assert done.start_time and done.end_time and done.create_time <= done.start_time <= done.end_time
+    assert stdout_of(done.output_notebook_uri) == "42\n"
+    name = Path(done.output_notebook_uri).name
+    assert name.startswith("nb-") and name.endswith(f"-{e.id[:8]}.ipynb")
+    assert done.labels == {"team": "a"}
+
+
+def test_input_is_snapshotted_at_submission(executor, tmp_path):
+    src = notebook(tmp_path / "nb.ipynb", "import time; time.sleep(1)")
+    first = executor.submit(src)
+    snap = notebook(tmp_path / "nb2.ipynb", "print('snapshot')")
+    queued = executor.submit(snap)
+    notebook(snap, "print('edited later')")  # edit after submission
+    assert stdout_of(executor.wait(queued.id, timeout=60).output_notebook_uri) == "snapshot\n"
+    executor.wait(first.id, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "make, kwargs, error",
+    [
+        (lambda d: d / "missing.ipynb", {}, nx.NotFoundError),
+        (lambda d: (d / "bad.ipynb").write_text("{nope") and d / "bad.ipynb", {}, nx.NotebookFormatError),
+        (lambda d: notebook(d / "p.ipynb", "1", params="n = 1"), {"parameters": {"n": "abc"}}, nx.ParameterError),
+        (lambda d: notebook(d / "k.ipynb", "1"), {"kernel_name": "no-such-kernel"}, nx.KernelNotFoundError),
+        (lambda d: notebook(d / "b.ipynb", "1"), {"backend": "vertex"}, nx.ValidationError),
+        (lambda d: notebook(d / "m.ipynb", "1"), {"machine_type": "n1-standard-4"}, nx.ValidationError),
+        (lambda d: notebook(d / "a.ipynb", "1"), {"accelerator_count": 1}, nx.ValidationError),
+        (lambda d: notebook(d / "t.ipynb", "1"), {"timeout_seconds": -1}, nx.ValidationError),
+        (lambda d: notebook(d / "o.ipynb", "1"), {"output_location": "/proc/nope"}, nx.ValidationError),
+        (lambda d: notebook(d / "g.ipynb", "1"), {"output_location": "gs://bucket/x"}, nx.ValidationError),
+        (lambda d: notebook(d / "f.ipynb", "1"), {"no_such_field": 1}, TypeError),
+    ],
+    ids=["missing", "bad-json", "bad-parameter", "unknown-kernel", "backend", "machine-type", "accelerator",
+         "timeout", "unwritable-output", "gcs-output", "unknown-field"],
+)
+def test_bad_input_is_a_typed_error_and_writes_nothing(executor, tmp_path, make, kwargs, error):
+    src = make(tmp_path)
+    with pytest.raises(error):
+        executor.submit(src, **kwargs)
+    assert executor.list().items == []
+    staging = Path(executor.store_url.replace("sqlite://", "")).parent / "staging"
+    if staging.exists():
+        assert list(staging.iterdir()) == []
+
+
+def test_idempotency_token(executor, tmp_path):
+    src = notebook(tmp_path / "nb.ipynb", "print(1)")
+    a = executor.submit(src, idempotency_token="tok-1")
+    b = executor.submit(src, idempotency_token="tok-1")
+    assert a.id == b.id
+    with pytest.raises(nx.ConflictError):
+        executor.submit(src, idempotency_token="tok-1", parameters={"x": 1})
+    executor.wait(a.id, timeout=60)
+    assert len(executor.list().items) == 1
+
+
+def test_failed_expired_and_cell_timeout(executor, tmp_path):
+    failing = executor.submit(notebook(tmp_path / "f.ipynb", "raise ValueError('boom')"))
+    expiring = executor.submit(notebook(tmp_path / "e.ipynb", "import time; time.sleep(60)"), timeout_seconds=1)
+    slow_cell = executor.submit(notebook(tmp_path / "s.ipynb", "import time; time.sleep(60)"), cell_timeout_seconds=1)
+    f = executor.wait(failing.id, timeout=60)
+    assert f.state == "FAILED" and "ValueError: boom" in f.state_message
+    assert executor.wait(expiring.id, timeout=60).state == "EXPIRED"
+    s = executor.wait(slow_cell.id, timeout=60)
+    assert s.state == "FAILED" and "cell timeout" in s.state_message
+    assert Path(f.output_notebook_uri).exists()
+
+
+def test_cancel_queued_and_running(store_url, tmp_path):
+    executor = nx.Executor(store_url, concurrency=1, output_dir=str(tmp_path / "out"))
+    long = executor.submit(notebook(tmp_path / "l.ipynb", "print('started', flush=True)", "import time; time.sleep(60)"))
+    queued = executor.submit(notebook(tmp_path / "q.ipynb", "print('never')"))
+    wait_for_state(executor, long.id, {"RUNNING"})
+    assert executor.cancel(queued.id).state == "CANCELLED"
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and executor.get(long.id).progress.cells_done < 1:
+        time.sleep(0.05)
+    assert executor.cancel(long.id).state in ("CANCELLING", "CANCELLED")
+    done = executor.wait(long.id, timeout=30)
+    assert done.state == "CANCELLED"
+    assert stdout_of(done.output_notebook_uri) == "started\n"  # partial output kept
+    q = executor.get(queued.id)
+    assert q.state == "CANCELLED" and q.start_time is None and not Path(q.output_notebook_uri).exists()
+    with pytest.raises(nx.ConflictError):
+        executor.cancel(long.id)
+
+
+def test_runner_killed_mid_run_ends_failed(executor, store_url, tmp_path):
+    e = executor.submit(notebook(tmp_path / "k.ipynb", "import time; time.sleep(60)"))
+    wait_for_state(executor, e.id, {"RUNNING"})
+    runners = runner_processes(store_url)
+    assert len(runners) == 1
+    runners[0].send_signal(signal.SIGKILL)
+    done = executor.wait(e.id, timeout=30)
+    assert done.state == "FAILED"
+    assert "runner process ended without recording a result" in done.state_message
+
+
+def test_execution_outlives_the_submitting_process(store_url, tmp_path):
+    src = notebook(tmp_path / "nb.ipynb", "import time; time.sleep(1); print('done')")
+    code = (
+        "import notebook_executor as nx, sys; "
+        f"e = nx.Executor({store_url!r}, output_dir={str(tmp_path / 'out')!r}).submit({str(src)!r}); print(e.id)"
+    )
+    id = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    executor = nx.Executor(store_url)
+    done = executor.wait(id, timeout=60)
+    assert done.state == "SUCCEEDED" and stdout_of(done.output_notebook_uri) == "done\n"
+
+
+def test_list_filters_and_pages(executor, tmp_path):
+    ok = notebook(tmp_path / "ok.ipynb", "1")
+    bad = notebook(tmp_path / "bad.ipynb", "1/0")
+    ids = [executor.submit(ok if i % 3 else bad).id for i in range(7)]
+    for id in ids:
+        executor.wait(id, timeout=60)
+    seen, token = [], None
+    while True:
+        page = executor.list(page_size=3, page_token=token)
+        seen += [e.id for e in page.items]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == list(reversed(ids))  # newest first, each once
+    failed = executor.list(state="FAILED").items
+    assert sorted(e.id for e in failed) == sorted(ids[0::3])
+    with pytest.raises(nx.ValidationError):
+        executor.list(state="NOPE")
+    with pytest.raises(nx.ValidationError):
+        executor.list(page_token="garbage!")
+
+
+def test_delete_and_import(executor, tmp_path):
+    e = executor.wait(executor.submit(notebook(tmp_path / "nb.ipynb", "print(5)")).id, timeout=60)
+    dest = tmp_path / "root" / "imported_notebook_jobs"
+    first = executor.import_result(e.id, dest)
+    second = executor.import_result(e.id, dest)
+    assert first != second and Path(first).exists() and Path(second).exists()
+    assert stdout_of(second) == "5\n"
+    kept = executor.wait(executor.submit(notebook(tmp_path / "k.ipynb", "1")).id, timeout=60)
+    executor.delete(kept.id, keep_outputs=True)
+    assert Path(kept.output_notebook_uri).exists()
+    executor.delete(e.id)
+    assert not Path(e.output_notebook_uri).exists()
+    with pytest.raises(nx.NotFoundError):
+        executor.get(e.id)
+    with pytest.raises(nx.NotFoundError):
+        executor.delete(e.id)
+
+
+def test_burst_and_two_submitting_processes(store_url, tmp_path):
+    src = notebook(tmp_path / "nb.ipynb", "print('x')")
+    code = (
+        "import notebook_executor as nx, sys\n"
+        f"ex = nx.Executor({store_url!r}, output_dir={str(tmp_path / 'out')!r})\n"
+        "print(' '.join(ex.submit(sys.argv[1]).id for _ in range(int(sys.argv[2]))))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(src), "20"], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    ids = [id for p in procs for id in p.communicate(timeout=120)[0].split()]
+    assert len(set(ids)) == 40
+    executor = nx.Executor(store_url)
+    for id in ids:
+        done = executor.wait(id, timeout=180)
+        assert done.state == "SUCCEEDED", done.state_message
+        # run exactly once: one output, one execution of its cell
+        assert stdout_of(done.output_notebook_uri) == "x\n"
+    # with no work left, runners exit by themselves
+    deadline = time.monotonic() + 10
+    while runner_processes(store_url) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert runner_processes(store_url) == []
