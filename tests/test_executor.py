@@ -255,3 +255,32 @@ def test_burst_and_two_submitting_processes(store_url, tmp_path):
     while runner_processes(store_url) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert runner_processes(store_url) == []
+
+
+def test_async_executor_in_a_running_loop(store_url, tmp_path):
+    import asyncio
+
+    async def main():
+        executor = nx.AsyncExecutor(store_url, output_dir=str(tmp_path / "out"))
+        src = notebook(tmp_path / "nb.ipynb", "print('async')")
+        ticks = 0
+
+        async def ticker():  # the loop keeps running while the core works
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        tick_task = asyncio.create_task(ticker())
+        e = await executor.submit(src)
+        done = await executor.wait(e.id, timeout=60)
+        page = await executor.list()
+        with pytest.raises(nx.NotFoundError):
+            await executor.get("nope")
+        tick_task.cancel()
+        return done, page, ticks
+
+    done, page, ticks = asyncio.run(main())
+    assert done.state == "SUCCEEDED" and stdout_of(done.output_notebook_uri) == "async\n"
+    assert [e.id for e in page.items] == [done.id]
+    assert ticks > 10

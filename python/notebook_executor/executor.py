@@ -4,7 +4,6 @@ PostgreSQL); runs happen in runner processes, so they outlive the submitting pro
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from dataclasses import dataclass, field, fields
@@ -151,20 +150,37 @@ class Executor:
 
 
 class AsyncExecutor:
-    """:class:`Executor` with awaitable methods (the core releases the GIL; each call runs
-    in a worker thread, so the event loop never blocks)."""
+    """:class:`Executor` with awaitable methods: asyncio awaitables of the Rust core's
+    futures (pyo3-async-runtimes), so the event loop (e.g. Jupyter's) never blocks."""
 
     def __init__(self, store: str | None = None, *, concurrency: int | None = None, output_dir: str | None = None):
-        self._sync = Executor(store, concurrency=concurrency, output_dir=output_dir)
+        self._core = _core.ExecutorCore(store, python_env(), concurrency, output_dir)
 
-    def __getattr__(self, name):
-        method = getattr(self._sync, name)
-        if not callable(method):
-            return method
+    @property
+    def store_url(self) -> str:
+        return self._core.store_url
 
-        async def call(*args, **kwargs):
-            return await asyncio.to_thread(method, *args, **kwargs)
+    async def submit(self, input_path, parameters: Mapping[str, Any] | None = None, display_name: str | None = None,
+                     **execution_fields) -> Execution:
+        spec = _spec(input_path, parameters, display_name, execution_fields)
+        return Execution._from_json(await self._core.submit_async(spec))
 
-        call.__name__ = name
-        call.__doc__ = method.__doc__
-        return call
+    async def get(self, id: str) -> Execution:
+        return Execution._from_json(await self._core.get_async(id))
+
+    async def list(self, state: str | None = None, schedule_id: str | None = None, page_size: int = 50,
+                   page_token: str | None = None) -> Page:
+        items, token = await self._core.list_async(state, schedule_id, page_size, page_token)
+        return Page([Execution._from_dict(d) for d in json.loads(items)], token)
+
+    async def wait(self, id: str, timeout: float | None = None) -> Execution:
+        return Execution._from_json(await self._core.wait_async(id, timeout))
+
+    async def cancel(self, id: str) -> Execution:
+        return Execution._from_json(await self._core.cancel_async(id))
+
+    async def delete(self, id: str, keep_outputs: bool = False) -> None:
+        await self._core.delete_async(id, keep_outputs)
+
+    async def import_result(self, id: str, dest_dir: str | os.PathLike = "imported_notebook_jobs") -> str:
+        return await self._core.import_result_async(id, os.fspath(dest_dir))

@@ -22,6 +22,27 @@ fn block<T: Send>(py: Python<'_>, future: impl std::future::Future<Output = Resu
     py.detach(|| runtime().block_on(future)).map_err(|e| to_pyerr(py, e))
 }
 
+/// A Python awaitable of the future, run on the module's tokio runtime.
+fn awaitable<'py, T>(py: Python<'py>, future: impl std::future::Future<Output = Result<T, Error>> + Send + 'static) -> PyResult<Bound<'py, PyAny>>
+where
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move { future.await.map_err(|e| Python::attach(|py| to_pyerr(py, e))) })
+}
+
+fn parse_state(state: Option<String>) -> Result<Option<State>, Error> {
+    match state.filter(|s| !s.is_empty()) {
+        Some(s) => State::parse(&s)
+            .map(Some)
+            .ok_or_else(|| Error::invalid("state", format!("unknown state {s:?} (one of {})", State::ALL.map(State::as_str).join(", ")))),
+        None => Ok(None),
+    }
+}
+
+fn parse_spec(spec_json: &str) -> Result<ExecutionSpec, Error> {
+    serde_json::from_str(spec_json).map_err(|e| Error::invalid("submission", e.to_string()))
+}
+
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("records serialize")
 }
@@ -52,7 +73,7 @@ impl ExecutorCore {
 
     /// Submits; `spec_json` holds the submission fields. Returns the execution as JSON.
     fn submit(&self, py: Python<'_>, spec_json: &str) -> PyResult<String> {
-        let spec: ExecutionSpec = serde_json::from_str(spec_json).map_err(|e| to_pyerr(py, Error::invalid("submission", e.to_string())))?;
+        let spec = parse_spec(spec_json).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
         block(py, async move { service.submit(spec).await }).map(|e| json(&e))
     }
@@ -64,12 +85,7 @@ impl ExecutorCore {
 
     #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None))]
     fn list(&self, py: Python<'_>, state: Option<String>, schedule_id: Option<String>, page_size: i64, page_token: Option<String>) -> PyResult<(String, Option<String>)> {
-        let state = match state.filter(|s| !s.is_empty()) {
-            Some(s) => Some(State::parse(&s).ok_or_else(|| {
-                to_pyerr(py, Error::invalid("state", format!("unknown state {s:?} (one of {})", State::ALL.map(State::as_str).join(", "))))
-            })?),
-            None => None,
-        };
+        let state = parse_state(state).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
         let page = block(py, async move { service.list(&ListFilter { state, schedule_id }, page_size, page_token.as_deref()).await })?;
         Ok((json(&page.items), page.next_page_token))
@@ -124,6 +140,51 @@ impl ExecutorCore {
     fn dispatch(&self, py: Python<'_>) -> PyResult<()> {
         let service = self.service.clone();
         block(py, async move { service.dispatch().await })
+    }
+
+    // The same operations as awaitables, for `AsyncExecutor` (usable in Jupyter's loop).
+
+    fn submit_async<'py>(&self, py: Python<'py>, spec_json: &str) -> PyResult<Bound<'py, PyAny>> {
+        let spec = parse_spec(spec_json).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        awaitable(py, async move { service.submit(spec).await.map(|e| json(&e)) })
+    }
+
+    fn get_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move { service.get(&id).await.map(|e| json(&e)) })
+    }
+
+    #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None))]
+    fn list_async<'py>(&self, py: Python<'py>, state: Option<String>, schedule_id: Option<String>, page_size: i64, page_token: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let state = parse_state(state).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        awaitable(py, async move {
+            let page = service.list(&ListFilter { state, schedule_id }, page_size, page_token.as_deref()).await?;
+            Ok((json(&page.items), page.next_page_token))
+        })
+    }
+
+    #[pyo3(signature = (id, timeout=None))]
+    fn wait_async<'py>(&self, py: Python<'py>, id: String, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move { service.wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0)))).await.map(|e| json(&e)) })
+    }
+
+    fn cancel_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move { service.cancel(&id).await.map(|e| json(&e)) })
+    }
+
+    #[pyo3(signature = (id, keep_outputs=false))]
+    fn delete_async<'py>(&self, py: Python<'py>, id: String, keep_outputs: bool) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move { service.delete(&id, keep_outputs).await })
+    }
+
+    fn import_result_async<'py>(&self, py: Python<'py>, id: String, dest_dir: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move { service.import_result(&id, &dest_dir).await.map(|p| p.display().to_string()) })
     }
 
     /// The runner process's main loop (see `notebook_executor._runner`).

@@ -10,6 +10,8 @@ use pyo3::prelude::*;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Awaitables run on the module's one runtime.
+    let _ = pyo3_async_runtimes::tokio::init_with_runtime(crate::runtime::runtime());
     m.add_function(wrap_pyfunction!(run::execute_notebook, m)?)?;
     m.add_function(wrap_pyfunction!(params::parse_parameter_string, m)?)?;
     m.add_function(wrap_pyfunction!(params::parse_typed_value, m)?)?;
