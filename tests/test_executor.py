@@ -284,3 +284,18 @@ def test_async_executor_in_a_running_loop(store_url, tmp_path):
     assert done.state == "SUCCEEDED" and stdout_of(done.output_notebook_uri) == "async\n"
     assert [e.id for e in page.items] == [done.id]
     assert ticks > 10
+
+
+def test_retention_purges_old_and_surplus_scheduled_runs(executor, tmp_path):
+    src = notebook(tmp_path / "nb.ipynb", "1")
+    plain = executor.wait(executor.submit(src).id, timeout=60)
+    scheduled = [executor.wait(executor.submit(src, schedule_id="s1").id, timeout=60) for _ in range(3)]
+    assert executor.purge(keep_per_schedule=1) == 2
+    left = {e.id for e in executor.list().items}
+    assert left == {plain.id, scheduled[-1].id}
+    assert not Path(scheduled[0].output_notebook_uri).exists()
+    assert executor.purge(older_than_days=1) == 0  # nothing that old
+    assert executor.purge(older_than_days=0) == 2
+    assert executor.list().items == []
+    with pytest.raises(nx.ValidationError):
+        executor.purge(older_than_days=-1)

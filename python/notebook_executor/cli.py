@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("dir", metavar="DIR", nargs="?", default="imported_notebook_jobs")
     imported.set_defaults(handler=_import)
 
+    purge = commands.add_parser("purge", help="retention: delete old finished executions and their outputs")
+    purge.add_argument("--older-than-days", type=float, metavar="N", help="those that ended more than N days ago")
+    purge.add_argument("--keep-per-schedule", type=int, metavar="N", help="all but the newest N runs of each schedule")
+    purge.set_defaults(handler=_purge)
+
     for command in commands.choices.values():
         command.add_argument("--store", help="sqlite:// path or postgresql:// URL of the state store")
     return parser
@@ -300,6 +305,14 @@ def _delete(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     executor = _executor(args)
     print(executor.import_result(_resolve_id(executor, args.id), args.dir))
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    if args.older_than_days is None and args.keep_per_schedule is None:
+        print(f"{PROG} purge: error: give --older-than-days and/or --keep-per-schedule", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"deleted {_executor(args).purge(args.older_than_days, args.keep_per_schedule)} executions")
     return 0
 
 

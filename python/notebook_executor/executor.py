@@ -148,6 +148,12 @@ class Executor:
         """Copy the executed notebook into ``dest_dir`` (never over a file); returns its path."""
         return self._core.import_result(id, os.fspath(dest_dir))
 
+    def purge(self, older_than_days: float | None = None, keep_per_schedule: int | None = None) -> int:
+        """Retention: delete finished executions (with their outputs) that ended more than
+        ``older_than_days`` ago, or beyond the newest ``keep_per_schedule`` of each schedule.
+        Returns how many were deleted."""
+        return self._core.purge(older_than_days, keep_per_schedule)
+
 
 class AsyncExecutor:
     """:class:`Executor` with awaitable methods: asyncio awaitables of the Rust core's

@@ -136,6 +136,18 @@ impl ExecutorCore {
         block(py, async move { service.import_result(&id, &dest_dir).await }).map(|p| p.display().to_string())
     }
 
+    /// Retention: deletes finished executions older than `older_than_days` days or beyond
+    /// the newest `keep_per_schedule` of each schedule; returns how many.
+    #[pyo3(signature = (older_than_days=None, keep_per_schedule=None))]
+    fn purge(&self, py: Python<'_>, older_than_days: Option<f64>, keep_per_schedule: Option<i64>) -> PyResult<usize> {
+        if older_than_days.is_some_and(|d| !(d >= 0.0) || !d.is_finite()) || keep_per_schedule.is_some_and(|k| k < 0) {
+            return Err(to_pyerr(py, Error::invalid("retention", "older_than_days and keep_per_schedule must be positive")));
+        }
+        let service = self.service.clone();
+        let age = older_than_days.map(|d| Duration::from_secs_f64(d * 86400.0));
+        block(py, async move { service.purge(age, keep_per_schedule).await })
+    }
+
     /// Starts a runner if work waits and a slot is free (also fails dead runners' work).
     fn dispatch(&self, py: Python<'_>) -> PyResult<()> {
         let service = self.service.clone();

@@ -234,6 +234,23 @@ impl Service {
         Ok(())
     }
 
+    /// Retention: deletes finished executions (records, snapshots, outputs) older than
+    /// `older_than` or beyond the newest `keep_per_schedule` runs of each schedule.
+    pub async fn purge(&self, older_than: Option<Duration>, keep_per_schedule: Option<i64>) -> Result<usize> {
+        let cutoff = older_than
+            .map(|age| (chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+        let ids = self.store.purgeable(cutoff.as_deref(), keep_per_schedule).await?;
+        let mut purged = 0;
+        for id in ids {
+            match self.delete(&id, false).await {
+                Ok(()) => purged += 1,
+                Err(Error::NotFound { .. }) => {} // deleted meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(purged)
+    }
+
     /// Waits until the execution is terminal (or `timeout`).
     pub async fn wait(&self, id: &str, timeout: Option<Duration>) -> Result<Execution> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);

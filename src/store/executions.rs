@@ -221,6 +221,39 @@ impl Store {
         Ok(total)
     }
 
+    /// Ids of finished executions that a retention rule lets go: ended before `ended_before`,
+    /// or beyond the newest `keep_per_schedule` of their schedule.
+    pub async fn purgeable(&self, ended_before: Option<&str>, keep_per_schedule: Option<i64>) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = Vec::new();
+        if let Some(cutoff) = ended_before {
+            ids.extend(
+                sqlx::query_scalar::<_, String>(
+                    "SELECT id FROM executions WHERE state IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED') AND end_time < $1",
+                )
+                .bind(cutoff)
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| self.err(e))?,
+            );
+        }
+        if let Some(keep) = keep_per_schedule {
+            ids.extend(
+                sqlx::query_scalar::<_, String>(
+                    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY schedule_id ORDER BY seq DESC) AS n \
+                     FROM executions WHERE schedule_id IS NOT NULL \
+                     AND state IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED')) ranked WHERE n > $1",
+                )
+                .bind(keep)
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| self.err(e))?,
+            );
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
     pub async fn count_in_state(&self, state: State) -> Result<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM executions WHERE state = $1")
             .bind(state.as_str())
