@@ -299,3 +299,30 @@ def test_retention_purges_old_and_surplus_scheduled_runs(executor, tmp_path):
     assert executor.list().items == []
     with pytest.raises(nx.ValidationError):
         executor.purge(older_than_days=-1)
+
+
+def test_cli_submit_list_show_cancel_delete_import(store_url, tmp_path):
+    from conftest import run_cli
+
+    src = notebook(tmp_path / "nb.ipynb", "print(n)", params="n = 0")
+    store = ["--store", store_url]
+    proc = run_cli("submit", src, "-p", "n", "7", "--wait", "--json", *store, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    execution = json.loads(proc.stdout)
+    assert execution["state"] == "SUCCEEDED" and execution["parameters"] == {"n": 7}
+    listed = run_cli("list", "--json", *store)
+    assert [e["id"] for e in json.loads(listed.stdout)["items"]] == [execution["id"]]
+    table = run_cli("list", *store).stdout
+    assert "SUCCEEDED" in table and execution["id"][:12] in table
+    shown = run_cli("show", execution["id"][:8], *store)
+    assert shown.returncode == 0 and "state:    SUCCEEDED" in shown.stdout
+    imported = run_cli("import", execution["id"], str(tmp_path / "imp"), *store)
+    assert imported.returncode == 0 and Path(imported.stdout.strip()).exists()
+    assert run_cli("cancel", execution["id"], *store).returncode == 2  # already finished: a conflict
+    failing = run_cli("submit", notebook(tmp_path / "f.ipynb", "1/0"), "--wait", *store, timeout=120)
+    assert failing.returncode == 1 and "FAILED" in failing.stdout
+    assert run_cli("delete", execution["id"], *store).returncode == 0
+    missing = run_cli("show", execution["id"], *store)
+    assert missing.returncode == 5 and "not found" in missing.stderr
+    bad = run_cli("submit", src, "--backend", "nope", *store)
+    assert bad.returncode == 2 and "unknown backend" in bad.stderr
