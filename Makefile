@@ -42,6 +42,7 @@ test: test-rust test-python ## Every test
 .PHONY: bench
 bench: develop ## Benchmarks against papermill and nbclient (figures for the README)
 	$(PY) bench/run.py
+	$(PY) bench/service.py
 
 .PHONY: fmt
 fmt: ## Format the Rust code

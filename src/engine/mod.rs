@@ -187,6 +187,7 @@ impl PreparedRun {
             papermill::run_finished(&mut self.notebook, started, Utc::now(), false);
             self.write()?;
             observer.finished();
+            observer.succeeded();
             kernel.shutdown().await;
             return Ok(self.notebook);
         };

@@ -11,6 +11,8 @@ pub trait RunObserver: Send {
     /// Called about once a second while a cell runs.
     fn tick(&mut self) {}
     fn finished(&mut self) {}
+    /// The run succeeded and its output is written; the kernel is still shutting down.
+    fn succeeded(&mut self) {}
 }
 
 /// Draws a progress bar on stderr (only on a terminal) and copies stream output to

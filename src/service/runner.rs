@@ -59,6 +59,8 @@ pub async fn run_runner(service: Service, runner_id: String) -> Result<()> {
 enum Update {
     Started { total: usize, index: usize },
     Finished { total: usize, done: usize },
+    /// Recorded at once: the kernel's shutdown need not delay the result.
+    Succeeded,
 }
 
 struct StoreObserver {
@@ -73,6 +75,9 @@ impl RunObserver for StoreObserver {
     fn cell_finished(&mut self, _index: usize, total: usize) {
         self.done += 1;
         let _ = self.updates.send(Update::Finished { total, done: self.done });
+    }
+    fn succeeded(&mut self) {
+        let _ = self.updates.send(Update::Succeeded);
     }
 }
 
@@ -128,6 +133,12 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
                         progress.cells_total = total as i64;
                         progress.cells_done = done as i64;
                         progress.current_cell = None;
+                    }
+                    Update::Succeeded => {
+                        let _ = store.set_progress(&id, &progress).await;
+                        let from = [State::Preparing, State::Running, State::Cancelling];
+                        let _ = store.transition(&id, &from, State::Succeeded, Some("")).await;
+                        continue;
                     }
                 }
                 // Only the latest state matters: skip updates that queued up meanwhile.
