@@ -17,6 +17,8 @@ class PythonEnv(TypedDict):
     """Search the environment before the user data dir (inside a virtualenv/conda env)."""
     native_python: str | None
     """``sys.executable`` when ipykernel is importable: the native ``python3`` kernel."""
+    executable: str
+    """``sys.executable``: runs the runner processes."""
 
 class KernelSpecInfo(TypedDict):
     name: str
@@ -70,3 +72,39 @@ def notebook_parameters(path: str, language: str | None = None) -> list[Notebook
 
 def list_kernelspecs(env: PythonEnv) -> list[KernelSpecInfo]:
     """Every kernelspec visible from this interpreter, by name."""
+
+class ExecutorCore:
+    """The execution service over one store (see :class:`notebook_executor.Executor`).
+    Records cross as JSON text. Blocking methods release the GIL; ``*_async`` methods return
+    asyncio awaitables running on the module's tokio runtime."""
+
+    def __init__(self, store: str | None, env: PythonEnv, concurrency: int | None = None,
+                 output_dir: str | None = None) -> None:
+        """Open (and migrate) the store: a ``sqlite://`` path or ``postgresql://`` URL; None:
+        ``NOTEBOOK_EXECUTOR_STORE`` or the default SQLite file."""
+    @property
+    def store_url(self) -> str: ...
+    def submit(self, spec_json: str) -> str:
+        """Validate, snapshot, record QUEUED, start a runner if a slot is free."""
+    def get(self, id: str) -> str: ...
+    def list(self, state: str | None = None, schedule_id: str | None = None, page_size: int = 50,
+             page_token: str | None = None) -> tuple[str, str | None]:
+        """(JSON list of executions, next page token), newest first."""
+    def cancel(self, id: str) -> str: ...
+    def delete(self, id: str, keep_outputs: bool = False) -> None: ...
+    def wait(self, id: str, timeout: float | None = None) -> str:
+        """Until terminal; Ctrl-C interrupts the wait (not the execution)."""
+    def import_result(self, id: str, dest_dir: str) -> str: ...
+    def purge(self, older_than_days: float | None = None, keep_per_schedule: int | None = None) -> int: ...
+    def dispatch(self) -> None:
+        """Fail dead runners' executions; start a runner if work waits and a slot is free."""
+    def run_runner(self, runner_id: str) -> None:
+        """A runner process's main loop."""
+    def submit_async(self, spec_json: str) -> Any: ...
+    def get_async(self, id: str) -> Any: ...
+    def list_async(self, state: str | None = None, schedule_id: str | None = None, page_size: int = 50,
+                   page_token: str | None = None) -> Any: ...
+    def wait_async(self, id: str, timeout: float | None = None) -> Any: ...
+    def cancel_async(self, id: str) -> Any: ...
+    def delete_async(self, id: str, keep_outputs: bool = False) -> Any: ...
+    def import_result_async(self, id: str, dest_dir: str) -> Any: ...
