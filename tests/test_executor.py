@@ -327,11 +327,3 @@ def test_cli_submit_list_show_cancel_delete_import(store_url, tmp_path):
     bad = run_cli("submit", src, "--backend", "nope", *store)
     assert bad.returncode == 2 and "unknown backend" in bad.stderr
 
-
-def test_burst_of_500_all_reach_a_terminal_state(store_url, tmp_path):
-    executor = nx.Executor(store_url, output_dir=str(tmp_path / "out"))
-    src = notebook(tmp_path / "nb.ipynb", "1")
-    ids = [executor.submit(src).id for _ in range(500)]
-    states = [executor.wait(id, timeout=600).state for id in ids]
-    assert states == ["SUCCEEDED"] * 500
-    assert len({executor.get(id).output_notebook_uri for id in ids}) == 500
