@@ -4,8 +4,9 @@
 use super::{Dialect, Store};
 use crate::error::Result;
 
-/// (version, SQLite DDL, PostgreSQL DDL). Only the DDL differs between the two.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
+/// (version, DDL in SQLite's dialect). PostgreSQL's is derived by `for_postgres`: only
+/// the integer types differ.
+const MIGRATIONS: &[(i64, &str)] = &[(
     1,
     r#"
     CREATE TABLE IF NOT EXISTS executions (
@@ -41,41 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
         heartbeat_time TEXT NOT NULL
     );
     "#,
-    r#"
-    CREATE TABLE IF NOT EXISTS executions (
-        seq BIGSERIAL PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        display_name TEXT NOT NULL,
-        input_notebook TEXT NOT NULL,
-        spec TEXT NOT NULL,
-        idempotency_token TEXT UNIQUE,
-        schedule_id TEXT,
-        scheduled_time TEXT,
-        state TEXT NOT NULL,
-        state_message TEXT NOT NULL DEFAULT '',
-        create_time TEXT NOT NULL,
-        start_time TEXT,
-        end_time TEXT,
-        update_time TEXT NOT NULL,
-        cells_total BIGINT NOT NULL DEFAULT 0,
-        cells_done BIGINT NOT NULL DEFAULT 0,
-        current_cell BIGINT,
-        output_notebook_uri TEXT NOT NULL DEFAULT '',
-        output_html_uri TEXT NOT NULL DEFAULT '',
-        backend_job_id TEXT NOT NULL DEFAULT '',
-        runner_id TEXT
-    );
-    CREATE INDEX IF NOT EXISTS executions_by_state ON executions (state, seq);
-    CREATE INDEX IF NOT EXISTS executions_by_schedule ON executions (schedule_id, seq);
-    CREATE TABLE IF NOT EXISTS runners (
-        id TEXT PRIMARY KEY,
-        host TEXT NOT NULL,
-        pid BIGINT NOT NULL,
-        start_time TEXT NOT NULL,
-        heartbeat_time TEXT NOT NULL
-    );
-    "#,
 )];
+
+fn for_postgres(ddl: &str) -> String {
+    ddl.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace("INTEGER", "BIGINT")
+}
 
 pub async fn apply(store: &Store) -> Result<()> {
     let mut tx = store.pool().begin().await.map_err(|e| store.err(e))?;
@@ -92,13 +63,14 @@ pub async fn apply(store: &Store) -> Result<()> {
         .await
         .map_err(|e| store.err(e))?;
     let current = current.unwrap_or(0);
-    for (version, sqlite, postgres) in MIGRATIONS {
+    for (version, ddl) in MIGRATIONS {
         if *version <= current {
             continue;
         }
-        let ddl = if store.dialect == Dialect::Sqlite { sqlite } else { postgres };
+        let ddl = if store.dialect == Dialect::Sqlite { ddl.to_string() } else { for_postgres(ddl) };
         for statement in ddl.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            sqlx::query(statement).execute(&mut *tx).await.map_err(|e| store.err(e))?;
+            // Our own DDL constants, not user input.
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut *tx).await.map_err(|e| store.err(e))?;
         }
         sqlx::query("INSERT INTO notebook_executor_schema (version) VALUES ($1)")
             .bind(version)
