@@ -40,7 +40,20 @@ pub enum Event {
 }
 
 impl Kernel {
+    /// Starts the kernel. Ports are picked free but may be taken by another process before
+    /// the kernel binds them (several kernels starting at once): that start is retried.
     pub async fn start(spec: &KernelSpec, cwd: &Path) -> Result<Kernel> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Kernel::start_once(spec, cwd).await {
+                Err(Error::KernelDied { message, .. }) if attempt < 4 && message.contains("Address already in use") => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_once(spec: &KernelSpec, cwd: &Path) -> Result<Kernel> {
         let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().expect("loopback"), 5)
             .await
             .map_err(|e| Error::KernelDied { cell_index: None, message: format!("cannot reserve ports for the kernel: {e}") })?;
