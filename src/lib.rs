@@ -5,6 +5,7 @@ pub mod engine;
 pub mod error;
 pub mod kernel;
 pub mod notebook;
+pub mod render;
 pub mod params;
 mod py;
 pub mod runtime;

@@ -88,6 +88,10 @@ def test_submit_returns_at_once_and_runs_in_background(executor, tmp_path):
     assert stdout_of(done.output_notebook_uri) == "42\n"
     name = Path(done.output_notebook_uri).name
     assert name.startswith("nb-") and name.endswith(f"-{e.id[:8]}.ipynb")
+    # The rendered result sits next to the notebook, under the same name.
+    assert done.output_html_uri == done.output_notebook_uri.removesuffix(".ipynb") + ".html"
+    page = Path(done.output_html_uri).read_text()
+    assert "<title>double</title>" in page and '<pre class="nx-output nx-stdout">42\n</pre>' in page
     assert done.labels == {"team": "a"}
 
 
@@ -150,6 +154,7 @@ def test_failed_expired_and_cell_timeout(executor, tmp_path):
     s = executor.wait(slow_cell.id, timeout=60)
     assert s.state == "FAILED" and "cell timeout" in s.state_message
     assert Path(f.output_notebook_uri).exists()
+    assert '<span class="ansi-fg-1">ValueError</span>' in Path(f.output_html_uri).read_text()
 
 
 def test_cancel_queued_and_running(store_url, tmp_path):
@@ -165,10 +170,28 @@ def test_cancel_queued_and_running(store_url, tmp_path):
     done = executor.wait(long.id, timeout=30)
     assert done.state == "CANCELLED"
     assert stdout_of(done.output_notebook_uri) == "started\n"  # partial output kept
+    assert "started" in Path(done.output_html_uri).read_text()
     q = executor.get(queued.id)
     assert q.state == "CANCELLED" and q.start_time is None and not Path(q.output_notebook_uri).exists()
     with pytest.raises(nx.ConflictError):
         executor.cancel(long.id)
+
+
+def test_cancel_while_preparing(store_url, tmp_path, monkeypatch):
+    # A kernel that takes seconds to start keeps the execution in PREPARING.
+    spec_dir = tmp_path / "jupyter" / "kernels" / "slow"
+    spec_dir.mkdir(parents=True)
+    launch = f"sleep 5; exec {sys.executable} -m ipykernel_launcher -f {{connection_file}}"
+    (spec_dir / "kernel.json").write_text(json.dumps(
+        {"argv": ["sh", "-c", launch], "display_name": "Slow", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    executor = nx.Executor(store_url, output_dir=str(tmp_path / "out"))
+    e = executor.submit(notebook(tmp_path / "p.ipynb", "print('ran')"), kernel_name="slow")
+    wait_for_state(executor, e.id, {"PREPARING"})
+    assert executor.cancel(e.id).state in ("CANCELLING", "CANCELLED")
+    done = executor.wait(e.id, timeout=30)
+    assert done.state == "CANCELLED" and stdout_of(done.output_notebook_uri) == ""
+    assert not [p for p in psutil.process_iter(["cmdline"]) if launch in " ".join(p.info["cmdline"] or [])]
 
 
 def test_runner_killed_mid_run_ends_failed(executor, store_url, tmp_path):
@@ -225,9 +248,9 @@ def test_delete_and_import(executor, tmp_path):
     assert stdout_of(second) == "5\n"
     kept = executor.wait(executor.submit(notebook(tmp_path / "k.ipynb", "1")).id, timeout=60)
     executor.delete(kept.id, keep_outputs=True)
-    assert Path(kept.output_notebook_uri).exists()
+    assert Path(kept.output_notebook_uri).exists() and Path(kept.output_html_uri).exists()
     executor.delete(e.id)
-    assert not Path(e.output_notebook_uri).exists()
+    assert not Path(e.output_notebook_uri).exists() and not Path(e.output_html_uri).exists()
     with pytest.raises(nx.NotFoundError):
         executor.get(e.id)
     with pytest.raises(nx.NotFoundError):
@@ -327,3 +350,13 @@ def test_cli_submit_list_show_cancel_delete_import(store_url, tmp_path):
     bad = run_cli("submit", src, "--backend", "nope", *store)
     assert bad.returncode == 2 and "unknown backend" in bad.stderr
 
+
+
+def test_burst_of_500_all_reach_a_terminal_state(store_url, tmp_path):
+    executor = nx.Executor(store_url, output_dir=str(tmp_path / "out"))
+    src = notebook(tmp_path / "nb.ipynb", "1")
+    ids = [executor.submit(src).id for _ in range(500)]
+    finals = [executor.wait(id, timeout=600) for id in ids]
+    failed = [(e.id, e.state, e.state_message) for e in finals if e.state != "SUCCEEDED"]
+    assert failed == []
+    assert len({executor.get(id).output_notebook_uri for id in ids}) == 500

@@ -40,23 +40,26 @@ pub enum Event {
 }
 
 impl Kernel {
-    /// Starts the kernel. Ports are picked free but may be taken by another process before
-    /// the kernel binds them (several kernels starting at once): that start is retried.
+    /// Starts the kernel. Ports are picked free but another process may take one before the
+    /// kernel binds it (several kernels starting at once): the kernel then fails to bind,
+    /// or our client reaches the other process's socket. Such a start is retried with
+    /// other ports.
     pub async fn start(spec: &KernelSpec, cwd: &Path) -> Result<Kernel> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match Kernel::start_once(spec, cwd).await {
-                Err(Error::KernelDied { message, .. }) if attempt < 4 && message.contains("Address already in use") => continue,
-                other => return other,
+                Err(StartFailure::PortTaken(_)) if attempt < START_ATTEMPTS => continue,
+                Err(StartFailure::PortTaken(e) | StartFailure::Other(e)) => return Err(e),
+                Ok(kernel) => return Ok(kernel),
             }
         }
     }
 
-    async fn start_once(spec: &KernelSpec, cwd: &Path) -> Result<Kernel> {
+    async fn start_once(spec: &KernelSpec, cwd: &Path) -> std::result::Result<Kernel, StartFailure> {
         let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().expect("loopback"), 5)
             .await
-            .map_err(|e| Error::KernelDied { cell_index: None, message: format!("cannot reserve ports for the kernel: {e}") })?;
+            .map_err(|e| StartFailure::Other(Error::KernelDied { cell_index: None, message: format!("cannot reserve ports for the kernel: {e}") }))?;
         let info = ConnectionInfo {
             ip: "127.0.0.1".into(),
             transport: Transport::TCP,
@@ -69,7 +72,7 @@ impl Kernel {
             signature_scheme: "hmac-sha256".into(),
             kernel_name: Some(spec.name.clone()),
         };
-        let mut process = KernelProcess::launch(spec, &info, cwd)?;
+        let mut process = KernelProcess::launch(spec, &info, cwd).map_err(StartFailure::Other)?;
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let startup_failure = |process: &mut KernelProcess, what: String| Error::KernelDied {
             cell_index: None,
@@ -77,14 +80,21 @@ impl Kernel {
         };
 
         // Connect only once the kernel listens: zeromq would back off exponentially.
+        let mut last_log_check = Instant::now();
         for port in [info.shell_port, info.iopub_port, info.control_port] {
             loop {
                 if let Some(status) = process.has_exited() {
-                    return Err(startup_failure(&mut process, format!("exited during startup with {}", describe_exit(status))));
+                    return Err(StartFailure::classify(startup_failure(&mut process, format!("exited during startup with {}", describe_exit(status)))));
                 }
-                if Instant::now() > deadline {
+                // A kernel that lost a port may log the error and then hang rather than exit.
+                let port_taken = last_log_check.elapsed() > Duration::from_millis(100) && {
+                    last_log_check = Instant::now();
+                    process.log_tail(4000).contains(PORT_TAKEN)
+                };
+                if port_taken || Instant::now() > deadline {
                     process.kill().await;
-                    return Err(startup_failure(&mut process, format!("did not start within {}s", STARTUP_TIMEOUT.as_secs())));
+                    let what = if port_taken { "could not bind its ports".to_owned() } else { format!("did not start within {}s", STARTUP_TIMEOUT.as_secs()) };
+                    return Err(StartFailure::classify(startup_failure(&mut process, what)));
                 }
                 if std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok() {
                     break;
@@ -94,17 +104,18 @@ impl Kernel {
         }
         let client = match tokio::time::timeout(Duration::from_secs(10), KernelClient::connect(&info)).await {
             Ok(Ok(client)) => client,
+            // Every port listens, yet the sockets do not fit ours: another process holds one.
             Ok(Err(e)) => {
                 process.kill().await;
-                return Err(startup_failure(&mut process, format!("cannot be connected to: {e}")));
+                return Err(StartFailure::PortTaken(startup_failure(&mut process, format!("cannot be connected to: {e}"))));
             }
             Err(_) => {
                 process.kill().await;
-                return Err(startup_failure(&mut process, "did not accept connections".into()));
+                return Err(StartFailure::PortTaken(startup_failure(&mut process, "did not accept connections".into())));
             }
         };
         let mut kernel = Kernel { process, client, spec: spec.clone(), language_info: serde_json::Value::Null };
-        kernel.handshake(deadline).await?;
+        kernel.handshake(deadline).await.map_err(StartFailure::classify)?;
         Ok(kernel)
     }
 
@@ -182,6 +193,25 @@ impl Kernel {
 
     pub async fn kill(mut self) {
         self.process.kill().await;
+    }
+}
+
+const START_ATTEMPTS: u32 = 5;
+/// What zeromq (and so every kernel built on it) says when a port is taken.
+const PORT_TAKEN: &str = "Address already in use";
+
+enum StartFailure {
+    /// Lost a port to another process: worth another try with other ports.
+    PortTaken(Error),
+    Other(Error),
+}
+
+impl StartFailure {
+    fn classify(error: Error) -> StartFailure {
+        match &error {
+            Error::KernelDied { message, .. } if message.contains(PORT_TAKEN) => StartFailure::PortTaken(error),
+            _ => StartFailure::Other(error),
+        }
     }
 }
 

@@ -2,10 +2,10 @@
 //! release the GIL; records cross the boundary as JSON text (the Python wrapper turns them
 //! into `Execution` objects).
 
+use super::blocking::{block, block_interruptible};
 use super::errors::to_pyerr;
 use super::run::PythonEnv;
 use crate::error::Error;
-use crate::runtime::runtime;
 use crate::service::model::{ExecutionSpec, State};
 use crate::service::{run_runner, Service};
 use crate::store::{default_home, resolve_url, ListFilter, Store};
@@ -16,10 +16,6 @@ use std::time::Duration;
 #[pyclass(module = "notebook_executor._core", frozen)]
 pub struct ExecutorCore {
     service: Service,
-}
-
-fn block<T: Send>(py: Python<'_>, future: impl std::future::Future<Output = Result<T, Error>> + Send) -> PyResult<T> {
-    py.detach(|| runtime().block_on(future)).map_err(|e| to_pyerr(py, e))
 }
 
 /// A Python awaitable of the future, run on the module's tokio runtime.
@@ -106,29 +102,8 @@ impl ExecutorCore {
     #[pyo3(signature = (id, timeout=None))]
     fn wait(&self, py: Python<'_>, id: String, timeout: Option<f64>) -> PyResult<String> {
         let service = self.service.clone();
-        let (done_tx, mut done_rx) = std::sync::mpsc::channel();
-        let task = runtime().spawn(async move {
-            let _ = done_tx.send(service.wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0)))).await);
-        });
-        loop {
-            let (rx, received) = py.detach(move || {
-                let received = done_rx.recv_timeout(Duration::from_millis(100));
-                (done_rx, received)
-            });
-            done_rx = rx;
-            match received {
-                Ok(result) => return result.map(|e| json(&e)).map_err(|e| to_pyerr(py, e)),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    if let Err(interrupt) = py.check_signals() {
-                        task.abort();
-                        return Err(interrupt);
-                    }
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(pyo3::exceptions::PyRuntimeError::new_err("the wait ended without a result"))
-                }
-            }
-        }
+        let wait = async move { service.wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0)))).await.map(|e| json(&e)) };
+        block_interruptible(py, wait, || {}, Duration::ZERO)
     }
 
     fn import_result(&self, py: Python<'_>, id: String, dest_dir: PathBuf) -> PyResult<String> {

@@ -1,6 +1,7 @@
 //! The Python-facing layer: converts arguments in, runs the core with the GIL released,
 //! converts results and errors out. No logic of its own.
 
+mod blocking;
 mod errors;
 mod executor;
 mod params;

@@ -1,17 +1,16 @@
 //! `execute_notebook`: the foreground run, with the GIL released while the engine works
-//! and Ctrl-C (or any signal handler that raises) stopping the run and its kernel.
+//! and Ctrl-C stopping the run and its kernel.
 
 use super::errors::to_pyerr;
 use super::params::parameters_from_py;
 use crate::engine::{self, RunOptions, TerminalObserver};
 use crate::kernel::KernelSearch;
-use crate::runtime::runtime;
+use super::blocking::block_interruptible;
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use std::ffi::CString;
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// The kernel search path of the calling interpreter, as jupyter_client computes it.
@@ -70,34 +69,15 @@ pub fn execute_notebook(
         PyErr::warn(py, &py.get_type::<PyUserWarning>(), &message, 1)?;
     }
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    let (done_tx, mut done_rx) = mpsc::channel();
-    runtime().spawn(async move {
+    let run = async move {
         let mut observer = TerminalObserver::new(progress, log_output);
         let result = prepared.run(&mut observer, cancel_rx).await;
-        let _ = done_tx.send(result.map(|nb| return_notebook.then(|| nb.as_value().to_string())));
-    });
-    loop {
-        // The receiver is moved in and out: it may cross threads but not be shared.
-        let (rx, received) = py.detach(move || {
-            let received = done_rx.recv_timeout(Duration::from_millis(50));
-            (done_rx, received)
-        });
-        done_rx = rx;
-        match received {
-            Ok(result) => return result.map_err(|e| to_pyerr(py, e)),
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Err(interrupt) = py.check_signals() {
-                    // Stop the run, wait until its kernel is gone, then raise.
-                    let _ = cancel_tx.send(true);
-                    let _ = py.detach(move || done_rx.recv_timeout(Duration::from_secs(30)).map(drop));
-                    return Err(interrupt);
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(pyo3::exceptions::PyRuntimeError::new_err("the run ended without a result"))
-            }
-        }
-    }
+        result.map(|nb| return_notebook.then(|| nb.as_value().to_string()))
+    };
+    // On Ctrl-C the run stops and its kernel is gone before the exception is raised.
+    block_interruptible(py, run, move || {
+        let _ = cancel_tx.send(true);
+    }, Duration::from_secs(30))
 }
 
 /// The kernelspecs visible to this interpreter: a list of `{name, display_name, language, resource_dir}`.

@@ -100,7 +100,8 @@ impl Service {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = now_text();
         let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "notebook".into());
-        let output = output_dir.join(format!("{stem}-{}-{}.ipynb", chrono::Utc::now().format("%Y%m%d-%H%M%S"), &id[..8]));
+        let output_name = format!("{stem}-{}-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"), &id[..8]);
+        let output = output_dir.join(format!("{output_name}.ipynb"));
         let execution = Execution {
             id: id.clone(),
             spec,
@@ -112,7 +113,8 @@ impl Service {
             update_time: now,
             progress: Progress::default(),
             output_notebook_uri: output.display().to_string(),
-            output_html_uri: String::new(),
+            // Written when the run ends (the notebook is written after every cell).
+            output_html_uri: output_dir.join(format!("{output_name}.html")).display().to_string(),
             backend_job_id: String::new(),
         };
         // The snapshot: later edits of the file do not change this run.

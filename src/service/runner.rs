@@ -6,6 +6,8 @@ use super::model::{Execution, Progress, State};
 use super::{parameters_of, Service};
 use crate::engine::{self, RunObserver, RunOptions};
 use crate::error::{Error, Result};
+use crate::notebook::Notebook;
+use crate::render::render_html;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -113,10 +115,12 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
             }
         })
     };
+    let result_files = ResultFiles::of(&execution);
     let (updates_tx, mut updates_rx) = mpsc::unbounded_channel();
     let reporter = {
         let store = store.clone();
         let id = id.clone();
+        let result_files = result_files.clone();
         tokio::spawn(async move {
             let mut progress = Progress::default();
             let mut running = false;
@@ -136,6 +140,7 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
                     }
                     Update::Succeeded => {
                         let _ = store.set_progress(&id, &progress).await;
+                        write_result_html(&result_files);
                         let from = [State::Preparing, State::Running, State::Cancelling];
                         let _ = store.transition(&id, &from, State::Succeeded, Some("")).await;
                         continue;
@@ -154,6 +159,10 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     let _ = reporter.await;
     watcher.abort();
 
+    if result.is_err() {
+        // The partial output, with the error where the run stopped.
+        write_result_html(&result_files);
+    }
     let from = [State::Preparing, State::Running, State::Cancelling];
     let (state, message) = match &result {
         Ok(_) => (State::Succeeded, String::new()),
@@ -163,4 +172,35 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     };
     store.transition(&id, &from, state, Some(&message)).await?;
     Ok(())
+}
+
+/// Where a run's results go: the output notebook and its rendered page.
+#[derive(Clone)]
+struct ResultFiles {
+    notebook: PathBuf,
+    html: PathBuf,
+    title: String,
+}
+
+impl ResultFiles {
+    fn of(execution: &Execution) -> ResultFiles {
+        ResultFiles {
+            notebook: PathBuf::from(&execution.output_notebook_uri),
+            html: PathBuf::from(&execution.output_html_uri),
+            title: execution.spec.display_name.clone(),
+        }
+    }
+}
+
+/// Renders the output notebook next to it. A run's result does not depend on its page: a
+/// failure here is logged (runner.log) and the state recorded as it is.
+fn write_result_html(files: &ResultFiles) {
+    if files.html.as_os_str().is_empty() || !files.notebook.is_file() {
+        return;
+    }
+    let written = Notebook::read(&files.notebook)
+        .and_then(|nb| crate::notebook::write_atomic(&files.html, render_html(&nb, &files.title, None).as_bytes()));
+    if let Err(e) = written {
+        eprintln!("notebook-executor runner: cannot write {}: {e}", files.html.display());
+    }
 }

@@ -46,8 +46,8 @@ impl Store {
         let spec = serde_json::to_string(&e.spec).expect("specs serialize");
         sqlx::query(
             "INSERT INTO executions (id, display_name, input_notebook, spec, idempotency_token, schedule_id, scheduled_time, \
-             state, state_message, create_time, update_time, output_notebook_uri) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             state, state_message, create_time, update_time, output_notebook_uri, output_html_uri) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&e.id)
         .bind(&e.spec.display_name)
@@ -61,6 +61,7 @@ impl Store {
         .bind(&e.create_time)
         .bind(&e.update_time)
         .bind(&e.output_notebook_uri)
+        .bind(&e.output_html_uri)
         .execute(self.pool())
         .await
         .map_err(|err| match &err {
