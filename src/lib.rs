@@ -1,6 +1,7 @@
 //! notebook-executor's core: runs notebooks on Jupyter kernels (papermill-compatible),
 //! exposed to Python as `notebook_executor._core`.
 
+pub mod backend;
 pub mod engine;
 pub mod error;
 pub mod kernel;

@@ -56,8 +56,29 @@ class PostgresServer:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
+    def execute_sql(self, url: str, sql: str):
+        """Runs SQL text against one of our databases (psql, stopping at the first error)."""
+        subprocess.run([os.path.join(self.bin, "psql"), "-q", "-v", "ON_ERROR_STOP=1", url], input=sql,
+                       text=True, check=True, capture_output=True)
+
     def stop(self):
         try:
             self._run("pg_ctl", "-D", self.data, "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def write_old_store(url: str, sql_path, postgres: PostgresServer | None = None):
+    """Creates a store as an older version wrote it, from that version's frozen schema."""
+    sql = open(sql_path).read()
+    if url.startswith("sqlite://"):
+        import sqlite3
+
+        path = url.removeprefix("sqlite://")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with sqlite3.connect(path) as db:
+            db.executescript(sql)
+    else:
+        # The migrations' own dialect rule (src/store/migrations.rs, `for_postgres`).
+        sql = sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace("INTEGER", "BIGINT")
+        postgres.execute_sql(url, sql)

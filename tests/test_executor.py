@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 import notebook_executor as nx
-from stores import PostgresServer
+from stores import PostgresServer, write_old_store
 
 
 @pytest.fixture(scope="session")
@@ -192,6 +192,21 @@ def test_cancel_while_preparing(store_url, tmp_path, monkeypatch):
     done = executor.wait(e.id, timeout=30)
     assert done.state == "CANCELLED" and stdout_of(done.output_notebook_uri) == ""
     assert not [p for p in psutil.process_iter(["cmdline"]) if launch in " ".join(p.info["cmdline"] or [])]
+
+
+def test_store_written_by_schema_v1_opens_and_keeps_its_records(store_url, request, tmp_path):
+    postgres = request.getfixturevalue("postgres") if store_url.startswith("postgres") else None
+    write_old_store(store_url, Path(__file__).parent / "schemas" / "v1.sql", postgres)
+    executor = nx.Executor(store_url, output_dir=str(tmp_path / "out"))
+    old = executor.get("0123456789abcdef0123456789abcdef")
+    assert (old.state, old.display_name, old.parameters, old.backend) == ("SUCCEEDED", "old run", {"n": 3}, "local")
+    assert old.progress.cells_done == 2 and old.end_time.startswith("2026-01-02T03:04:07")
+    # The migrated store takes new work, and lists old and new records together.
+    new = executor.wait(executor.submit(notebook(tmp_path / "nb.ipynb", "print(1)")).id, timeout=60)
+    assert new.state == "SUCCEEDED"
+    assert [e.id for e in executor.list().items] == [new.id, old.id]
+    # Opening again (already migrated) changes nothing.
+    assert nx.Executor(store_url).get(old.id) == executor.get(old.id)
 
 
 def test_runner_killed_mid_run_ends_failed(executor, store_url, tmp_path):

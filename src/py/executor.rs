@@ -5,17 +5,21 @@
 use super::blocking::{block, block_interruptible};
 use super::errors::to_pyerr;
 use super::run::PythonEnv;
+use crate::backend::{Backends, LocalBackend};
 use crate::error::Error;
 use crate::service::model::{ExecutionSpec, State};
 use crate::service::{run_runner, Service};
 use crate::store::{default_home, resolve_url, ListFilter, Store};
 use pyo3::prelude::*;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[pyclass(module = "notebook_executor._core", frozen)]
 pub struct ExecutorCore {
     service: Service,
+    /// The local backend's runner limit (a runner needs it to take further slots).
+    concurrency: i64,
 }
 
 /// A Python awaitable of the future, run on the module's tokio runtime.
@@ -51,14 +55,16 @@ impl ExecutorCore {
         let url = resolve_url(store.as_deref());
         let store = block(py, Store::open(&url))?;
         let cores = std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(2);
+        let concurrency = concurrency.filter(|c| *c > 0).unwrap_or(cores);
+        let local = LocalBackend { concurrency, python: env.executable.clone() };
         Ok(ExecutorCore {
             service: Service {
                 store,
-                concurrency: concurrency.filter(|c| *c > 0).unwrap_or(cores),
-                python: env.executable.clone(),
+                backends: Backends::new(vec![Arc::new(local)]),
                 search: env.search(),
                 default_output_dir: output_dir.unwrap_or_else(|| default_home().join("outputs")),
             },
+            concurrency,
         })
     }
 
@@ -177,6 +183,7 @@ impl ExecutorCore {
     /// The runner process's main loop (see `notebook_executor._runner`).
     fn run_runner(&self, py: Python<'_>, runner_id: String) -> PyResult<()> {
         let service = self.service.clone();
-        block(py, async move { run_runner(service, runner_id).await })
+        let concurrency = self.concurrency;
+        block(py, async move { run_runner(service, runner_id, concurrency).await })
     }
 }

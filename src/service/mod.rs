@@ -1,13 +1,14 @@
 //! The execution service: submission (validated, snapshotted, idempotent), listing,
-//! cancel, delete, wait, import, and dispatch to runner processes (the `local` backend).
-//! There is no central daemon: a submission reserves a runner slot and starts a runner
-//! process; a runner takes queued executions until none is left.
+//! cancel, delete, wait, import, and dispatch to the backends. There is no central
+//! daemon: a submission asks its backend to start work (locally: reserve a runner slot
+//! and start a runner process, which takes queued executions until none is left).
 
 pub mod model;
 mod runner;
 
 pub use runner::run_runner;
 
+use crate::backend::Backends;
 use crate::engine::{self, RunOptions};
 use crate::error::{Error, Result};
 use crate::kernel::KernelSearch;
@@ -17,15 +18,10 @@ use model::{Execution, ExecutionSpec, Progress, State};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub const BACKENDS: &[&str] = &["local"];
-
 #[derive(Clone)]
 pub struct Service {
     pub store: Store,
-    /// Runner processes at once (default: the number of cores).
-    pub concurrency: i64,
-    /// The interpreter that runs `python -m notebook_executor._runner`.
-    pub python: PathBuf,
+    pub backends: Backends,
     pub search: KernelSearch,
     pub default_output_dir: PathBuf,
 }
@@ -58,15 +54,8 @@ impl Service {
         if spec.backend.is_empty() {
             spec.backend = "local".into();
         }
-        if !BACKENDS.contains(&spec.backend.as_str()) {
-            return Err(Error::invalid("backend", format!("unknown backend {:?} (available: {})", spec.backend, BACKENDS.join(", "))));
-        }
-        if !spec.machine_type.is_empty() && spec.machine_type != "local" {
-            return Err(Error::invalid("machine_type", format!("the local backend has no machine type {:?} (leave it empty)", spec.machine_type)));
-        }
-        if !spec.accelerator_type.is_empty() || spec.accelerator_count != 0 {
-            return Err(Error::invalid("accelerator_type", "the local backend has no accelerators"));
-        }
+        let backend = self.backends.get(&spec.backend)?;
+        backend.validate(&spec)?;
         for (field, value) in [("timeout_seconds", spec.timeout_seconds), ("cell_timeout_seconds", spec.cell_timeout_seconds)] {
             if value.is_some_and(|v| !(v > 0.0) || !v.is_finite()) {
                 return Err(Error::invalid(field, "must be a positive number of seconds"));
@@ -87,7 +76,7 @@ impl Service {
         if spec.kernel_name.is_empty() {
             spec.kernel_name = prepared.spec.name.clone();
         }
-        let output_dir = self.output_dir(&spec)?;
+        let output_dir = self.output_dir(&spec, &backend.capabilities().output_schemes)?;
         if let Some(token) = spec.idempotency_token.clone().filter(|t| !t.is_empty()) {
             if let Some(existing) = self.store.execution_by_token(&token).await? {
                 return if existing.spec == spec {
@@ -134,10 +123,11 @@ impl Service {
         Ok(execution)
     }
 
-    fn output_dir(&self, spec: &ExecutionSpec) -> Result<PathBuf> {
+    fn output_dir(&self, spec: &ExecutionSpec, schemes: &[&str]) -> Result<PathBuf> {
         let location = spec.output_location.trim();
-        if location.starts_with("gs://") {
-            return Err(Error::invalid("output_location", "gs:// locations need a remote backend (the local backend writes files)"));
+        let scheme = location.split_once("://").map_or("", |(scheme, _)| scheme);
+        if !schemes.contains(&scheme) {
+            return Err(Error::invalid("output_location", format!("the {} backend cannot write to {scheme}:// locations", spec.backend)));
         }
         let dir = match location.strip_prefix("file://").unwrap_or(location) {
             "" => self.default_output_dir.clone(),
@@ -150,43 +140,12 @@ impl Service {
         Ok(dir)
     }
 
-    /// Fails executions of dead runners, then starts a runner when work waits and a slot
-    /// is free.
+    /// Lets every backend start work for queued executions and bring running ones up to
+    /// date (e.g. fail the executions of dead runners).
     pub async fn dispatch(&self) -> Result<()> {
-        self.store.recover().await?;
-        if self.store.count_in_state(State::Queued).await? == 0 {
-            return Ok(());
+        for backend in self.backends.all() {
+            backend.dispatch(&self.store).await?;
         }
-        if let Some(runner_id) = self.store.reserve_runner(self.concurrency).await? {
-            if let Err(e) = self.spawn_runner(&runner_id) {
-                self.store.release_runner(&runner_id).await?;
-                return Err(e);
-            }
-        }
-        Ok(())
-    }
-
-    fn spawn_runner(&self, runner_id: &str) -> Result<()> {
-        use std::os::unix::process::CommandExt;
-        let log_path = self.store.staging_dir.with_file_name("runner.log");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| Error::io(&log_path, e))?;
-        let log_err = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
-        let child = std::process::Command::new(&self.python)
-            .args(["-m", "notebook_executor._runner", "--store", &self.store.url, "--runner-id", runner_id])
-            .args(["--concurrency", &self.concurrency.to_string()])
-            .stdin(std::process::Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            // Its own session: the run goes on when the submitting process exits or is
-            // interrupted.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| Error::io(&self.python, e))?;
-        // Reap it in the background so it never lingers as a zombie of a long-lived parent.
-        std::thread::spawn(move || {
-            let mut child = child;
-            let _ = child.wait();
-        });
         Ok(())
     }
 
@@ -210,8 +169,10 @@ impl Service {
         if current.state.is_terminal() {
             return Err(Error::Conflict(format!("execution {id} is already {}", current.state.as_str())));
         }
-        if !self.store.transition(id, &[State::Queued], State::Cancelled, Some("cancelled before it started")).await? {
-            self.store.transition(id, &[State::Preparing, State::Running], State::Cancelling, Some("cancel requested")).await?;
+        if !self.store.transition(id, &[State::Queued], State::Cancelled, Some("cancelled before it started")).await?
+            && self.store.transition(id, &[State::Preparing, State::Running], State::Cancelling, Some("cancel requested")).await?
+        {
+            self.backends.get(&current.spec.backend)?.request_cancel(&self.store, &current).await?;
         }
         self.store.get_execution(id).await
     }

@@ -4,6 +4,7 @@
 
 use super::model::{Execution, Progress, State};
 use super::{parameters_of, Service};
+use crate::backend::local::NAME as LOCAL;
 use crate::engine::{self, RunObserver, RunOptions};
 use crate::error::{Error, Result};
 use crate::notebook::Notebook;
@@ -15,7 +16,8 @@ use tokio::sync::{mpsc, watch};
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 const CANCEL_POLL_EVERY: Duration = Duration::from_millis(250);
 
-pub async fn run_runner(service: Service, runner_id: String) -> Result<()> {
+/// `concurrency`: the local backend's limit, for taking a new slot after this one.
+pub async fn run_runner(service: Service, runner_id: String, concurrency: i64) -> Result<()> {
     let store = service.store.clone();
     let pid = std::process::id();
     if !store.runner_heartbeat(&runner_id, pid).await? {
@@ -34,16 +36,16 @@ pub async fn run_runner(service: Service, runner_id: String) -> Result<()> {
     let mut runner_id = runner_id;
     let result = async {
         loop {
-            while let Some(execution) = store.claim_execution(&runner_id).await? {
+            while let Some(execution) = store.claim_execution(LOCAL, &runner_id).await? {
                 run_one(&service, execution).await?;
             }
             // Leave the slot, then look once more: a submission that saw no free slot
             // while we were finishing must not wait for the next one.
             store.release_runner(&runner_id).await?;
-            if store.count_in_state(State::Queued).await? == 0 {
+            if store.count_queued(LOCAL).await? == 0 {
                 return Ok(());
             }
-            match store.reserve_runner(service.concurrency).await? {
+            match store.reserve_runner(concurrency).await? {
                 Some(id) => {
                     runner_id = id;
                     store.runner_heartbeat(&runner_id, pid).await?;

@@ -46,8 +46,8 @@ impl Store {
         let spec = serde_json::to_string(&e.spec).expect("specs serialize");
         sqlx::query(
             "INSERT INTO executions (id, display_name, input_notebook, spec, idempotency_token, schedule_id, scheduled_time, \
-             state, state_message, create_time, update_time, output_notebook_uri, output_html_uri) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             state, state_message, create_time, update_time, output_notebook_uri, output_html_uri, backend) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&e.id)
         .bind(&e.spec.display_name)
@@ -62,6 +62,7 @@ impl Store {
         .bind(&e.update_time)
         .bind(&e.output_notebook_uri)
         .bind(&e.output_html_uri)
+        .bind(&e.spec.backend)
         .execute(self.pool())
         .await
         .map_err(|err| match &err {
@@ -127,11 +128,12 @@ impl Store {
         Ok((items, next))
     }
 
-    /// Takes the oldest queued execution for `runner_id` (FIFO), or None.
-    pub async fn claim_execution(&self, runner_id: &str) -> Result<Option<Execution>> {
+    /// Takes the oldest queued execution of `backend` for `runner_id` (FIFO), or None.
+    pub async fn claim_execution(&self, backend: &str, runner_id: &str) -> Result<Option<Execution>> {
         let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
         self.lock_in(&mut tx).await?;
-        let id: Option<String> = sqlx::query_scalar("SELECT id FROM executions WHERE state = 'QUEUED' ORDER BY seq LIMIT 1")
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM executions WHERE backend = $1 AND state = 'QUEUED' ORDER BY seq LIMIT 1")
+            .bind(backend)
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| self.err(e))?;
@@ -255,9 +257,10 @@ impl Store {
         Ok(ids)
     }
 
-    pub async fn count_in_state(&self, state: State) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM executions WHERE state = $1")
-            .bind(state.as_str())
+    /// Queued executions waiting for `backend`.
+    pub async fn count_queued(&self, backend: &str) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM executions WHERE backend = $1 AND state = 'QUEUED'")
+            .bind(backend)
             .fetch_one(self.pool())
             .await
             .map_err(|e| self.err(e))

@@ -6,9 +6,10 @@ use crate::error::Result;
 
 /// (version, DDL in SQLite's dialect). PostgreSQL's is derived by `for_postgres`: only
 /// the integer types differ.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
     CREATE TABLE IF NOT EXISTS executions (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         id TEXT NOT NULL UNIQUE,
@@ -42,7 +43,15 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         heartbeat_time TEXT NOT NULL
     );
     "#,
-)];
+    ),
+    (
+        2,
+        r#"
+    ALTER TABLE executions ADD COLUMN backend TEXT NOT NULL DEFAULT 'local';
+    CREATE INDEX IF NOT EXISTS executions_queued_by_backend ON executions (backend, state, seq);
+    "#,
+    ),
+];
 
 fn for_postgres(ddl: &str) -> String {
     ddl.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace("INTEGER", "BIGINT")
