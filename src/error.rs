@@ -45,6 +45,10 @@ pub enum Error {
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
 
+    /// A cron expression or time zone; `position` is the 1-based column of the bad field.
+    #[error("{field}: {message}{}", position.map(|p| format!(" (at column {p})")).unwrap_or_default())]
+    InvalidSchedule { field: &'static str, position: Option<usize>, message: String },
+
     #[error("{kind} {id} not found")]
     NotFound { kind: &'static str, id: String },
 

@@ -10,6 +10,7 @@ pub mod render;
 pub mod params;
 mod py;
 pub mod runtime;
+pub mod schedule;
 pub mod service;
 pub mod store;
 

@@ -96,7 +96,11 @@ class StoreError(NotebookExecutorError):
 
 
 class InvalidScheduleError(NotebookExecutorError, ValueError):
-    """A cron expression or time zone is invalid."""
+    """A cron expression or time zone is invalid. ``field`` (``cron_schedule`` or
+    ``time_zone``), ``position``: the 1-based column of the bad cron field, when known."""
+
+    field: str = ""
+    position: int | None = None
 
 
 __all__ = [

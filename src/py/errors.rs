@@ -64,6 +64,11 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
             kwargs.set_item("field", field)?;
             "ValidationError"
         }
+        Error::InvalidSchedule { field, position, .. } => {
+            kwargs.set_item("field", field)?;
+            kwargs.set_item("position", position)?;
+            "InvalidScheduleError"
+        }
         Error::NotFound { id, .. } => {
             kwargs.set_item("id", id)?;
             "NotFoundError"

@@ -63,6 +63,7 @@ impl ExecutorCore {
                 backends: Backends::new(vec![Arc::new(local)]),
                 search: env.search(),
                 default_output_dir: output_dir.unwrap_or_else(|| default_home().join("outputs")),
+                schedules_changed: Arc::default(),
             },
             concurrency,
         })

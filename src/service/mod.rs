@@ -5,6 +5,9 @@
 
 pub mod model;
 mod runner;
+mod schedules;
+
+pub use schedules::SchedulePage;
 
 pub use runner::run_runner;
 
@@ -16,6 +19,7 @@ use crate::params::{ParamValue, Parameters};
 use crate::store::{now_text, ListFilter, Store};
 use model::{Execution, ExecutionSpec, Progress, State};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -24,6 +28,9 @@ pub struct Service {
     pub backends: Backends,
     pub search: KernelSearch,
     pub default_output_dir: PathBuf,
+    /// Wakes this process's scheduler when it changes a schedule (other processes' changes
+    /// are seen by the scheduler's change check).
+    pub schedules_changed: Arc<tokio::sync::Notify>,
 }
 
 pub struct Page {
@@ -48,14 +55,15 @@ impl Service {
         self.store.staging_dir.join(format!("{id}.ipynb"))
     }
 
-    /// Validates everything, snapshots the notebook, records the execution QUEUED and
-    /// starts a runner if a slot is free. Nothing is written when anything is wrong.
-    pub async fn submit(&self, mut spec: ExecutionSpec) -> Result<Execution> {
+    /// Checks a submission as a run would check it (backend fields, timeouts, notebook,
+    /// kernel, parameters, output location) and fills in the defaults. Returns the output
+    /// folder. Writes nothing but the output folder.
+    pub fn validate_spec(&self, spec: &mut ExecutionSpec) -> Result<PathBuf> {
         if spec.backend.is_empty() {
             spec.backend = "local".into();
         }
         let backend = self.backends.get(&spec.backend)?;
-        backend.validate(&spec)?;
+        backend.validate(spec)?;
         for (field, value) in [("timeout_seconds", spec.timeout_seconds), ("cell_timeout_seconds", spec.cell_timeout_seconds)] {
             if value.is_some_and(|v| !(v > 0.0) || !v.is_finite()) {
                 return Err(Error::invalid(field, "must be a positive number of seconds"));
@@ -65,10 +73,9 @@ impl Service {
         if spec.display_name.is_empty() {
             spec.display_name = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         }
-        // The notebook, kernel and parameters are checked as a run would check them.
         let prepared = engine::prepare(RunOptions {
-            input: input.clone(),
-            parameters: parameters_of(&spec),
+            input,
+            parameters: parameters_of(spec),
             kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),
             search: self.search.clone(),
             ..Default::default()
@@ -76,7 +83,37 @@ impl Service {
         if spec.kernel_name.is_empty() {
             spec.kernel_name = prepared.spec.name.clone();
         }
-        let output_dir = self.output_dir(&spec, &backend.capabilities().output_schemes)?;
+        self.output_dir(spec, &backend.capabilities().output_schemes)
+    }
+
+    /// A new QUEUED record for a checked spec, its outputs named
+    /// `{notebook}-{timestamp}-{short id}` in `output_dir`.
+    pub fn new_execution(spec: ExecutionSpec, output_dir: &Path) -> Execution {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let now = now_text();
+        let stem = Path::new(&spec.input_notebook).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "notebook".into());
+        let output_name = format!("{stem}-{}-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"), &id[..8]);
+        Execution {
+            id,
+            spec,
+            state: State::Queued,
+            state_message: String::new(),
+            create_time: now.clone(),
+            start_time: None,
+            end_time: None,
+            update_time: now,
+            progress: Progress::default(),
+            output_notebook_uri: output_dir.join(format!("{output_name}.ipynb")).display().to_string(),
+            // Written when the run ends (the notebook is written after every cell).
+            output_html_uri: output_dir.join(format!("{output_name}.html")).display().to_string(),
+            backend_job_id: String::new(),
+        }
+    }
+
+    /// Validates everything, snapshots the notebook, records the execution QUEUED and
+    /// starts a runner if a slot is free. Nothing is written when anything is wrong.
+    pub async fn submit(&self, mut spec: ExecutionSpec) -> Result<Execution> {
+        let output_dir = self.validate_spec(&mut spec)?;
         if let Some(token) = spec.idempotency_token.clone().filter(|t| !t.is_empty()) {
             if let Some(existing) = self.store.execution_by_token(&token).await? {
                 return if existing.spec == spec {
@@ -86,26 +123,9 @@ impl Service {
                 };
             }
         }
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let now = now_text();
-        let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "notebook".into());
-        let output_name = format!("{stem}-{}-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"), &id[..8]);
-        let output = output_dir.join(format!("{output_name}.ipynb"));
-        let execution = Execution {
-            id: id.clone(),
-            spec,
-            state: State::Queued,
-            state_message: String::new(),
-            create_time: now.clone(),
-            start_time: None,
-            end_time: None,
-            update_time: now,
-            progress: Progress::default(),
-            output_notebook_uri: output.display().to_string(),
-            // Written when the run ends (the notebook is written after every cell).
-            output_html_uri: output_dir.join(format!("{output_name}.html")).display().to_string(),
-            backend_job_id: String::new(),
-        };
+        let input = PathBuf::from(&spec.input_notebook);
+        let execution = Service::new_execution(spec, &output_dir);
+        let id = execution.id.clone();
         // The snapshot: later edits of the file do not change this run.
         let staged = self.staged_input(&id);
         std::fs::copy(&input, &staged).map_err(|e| Error::io(&staged, e))?;

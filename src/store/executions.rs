@@ -41,18 +41,18 @@ fn from_row(row: &AnyRow) -> Result<(i64, Execution)> {
     ))
 }
 
-impl Store {
-    pub async fn insert_execution(&self, e: &Execution) -> Result<()> {
-        let spec = serde_json::to_string(&e.spec).expect("specs serialize");
-        sqlx::query(
-            "INSERT INTO executions (id, display_name, input_notebook, spec, idempotency_token, schedule_id, scheduled_time, \
-             state, state_message, create_time, update_time, output_notebook_uri, output_html_uri, backend) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
+/// The insert of a new record; `suffix` adds e.g. an ON CONFLICT clause.
+pub(super) fn insert_query<'q>(e: &'q Execution, suffix: &str) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let sql = format!(
+        "INSERT INTO executions (id, display_name, input_notebook, spec, idempotency_token, schedule_id, scheduled_time, \
+         state, state_message, create_time, update_time, output_notebook_uri, output_html_uri, backend, end_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) {suffix}"
+    );
+    sqlx::query(AssertSqlSafe(sql))
         .bind(&e.id)
         .bind(&e.spec.display_name)
         .bind(&e.spec.input_notebook)
-        .bind(spec)
+        .bind(serde_json::to_string(&e.spec).expect("specs serialize"))
         .bind(&e.spec.idempotency_token)
         .bind(&e.spec.schedule_id)
         .bind(&e.spec.scheduled_time)
@@ -63,9 +63,12 @@ impl Store {
         .bind(&e.output_notebook_uri)
         .bind(&e.output_html_uri)
         .bind(&e.spec.backend)
-        .execute(self.pool())
-        .await
-        .map_err(|err| match &err {
+        .bind(&e.end_time)
+}
+
+impl Store {
+    pub async fn insert_execution(&self, e: &Execution) -> Result<()> {
+        insert_query(e, "").execute(self.pool()).await.map_err(|err| match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Error::Conflict(format!("an execution with idempotency token {:?} exists", e.spec.idempotency_token.as_deref().unwrap_or("")))
             }

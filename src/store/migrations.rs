@@ -51,6 +51,26 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX IF NOT EXISTS executions_queued_by_backend ON executions (backend, state, seq);
     "#,
     ),
+    (
+        3,
+        r#"
+    CREATE TABLE IF NOT EXISTS schedules (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        cron_schedule TEXT NOT NULL,
+        time_zone TEXT NOT NULL,
+        state TEXT NOT NULL,
+        missed_runs TEXT NOT NULL,
+        template TEXT NOT NULL,
+        create_time TEXT NOT NULL,
+        update_time TEXT NOT NULL,
+        next_run_time TEXT
+    );
+    CREATE INDEX IF NOT EXISTS schedules_due ON schedules (state, next_run_time);
+    CREATE UNIQUE INDEX IF NOT EXISTS executions_one_per_slot ON executions (schedule_id, scheduled_time);
+    "#,
+    ),
 ];
 
 fn for_postgres(ddl: &str) -> String {

@@ -5,6 +5,9 @@
 mod executions;
 mod migrations;
 mod runners;
+mod schedules;
+
+pub use schedules::{DueSchedule, Firing};
 
 pub use executions::{ExecutionRow, ListFilter};
 

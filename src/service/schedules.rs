@@ -1,0 +1,217 @@
+//! Schedules in the service: create (validated like a submission), read, edit, pause,
+//! resume, run now, delete, and the firing step the scheduler calls.
+
+use super::model::{Execution, ExecutionSpec, State};
+use super::Service;
+use crate::error::{Error, Result};
+use crate::schedule::model::{Schedule, ScheduleFields, ScheduleState};
+use crate::schedule::plan::plan;
+use crate::schedule::{instant_text, parse_instant, CronSchedule};
+use crate::store::{now_text, DueSchedule, Firing};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Due schedules fired per transaction (the rest follow at once in the next one).
+const FIRE_BATCH: i64 = 500;
+
+pub struct SchedulePage {
+    pub items: Vec<Schedule>,
+    pub next_page_token: Option<String>,
+}
+
+impl Service {
+    /// Checks the cron, the zone and the template (as a submission), then records the
+    /// schedule ENABLED with its first slot.
+    pub async fn create_schedule(&self, fields: ScheduleFields) -> Result<Schedule> {
+        let mut template = fields.execution_template.unwrap_or_default();
+        let cron = CronSchedule::parse(fields.cron_schedule.as_deref().unwrap_or(""), fields.time_zone.as_deref().unwrap_or(""))?;
+        self.check_template(&mut template)?;
+        let now = now_text();
+        let schedule = Schedule {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            display_name: fields.display_name.filter(|n| !n.is_empty()).unwrap_or_else(|| template.display_name.clone()),
+            cron_schedule: cron.expression().to_owned(),
+            time_zone: cron.time_zone_name.clone(),
+            state: ScheduleState::Enabled,
+            missed_runs: fields.missed_runs.unwrap_or_default(),
+            execution_template: template,
+            create_time: now.clone(),
+            update_time: now,
+            next_run_time: cron.next_after(jiff::Timestamp::now()).map(instant_text),
+            last_execution: None,
+        };
+        self.store.insert_schedule(&schedule).await?;
+        self.schedules_changed.notify_one();
+        Ok(schedule)
+    }
+
+    fn check_template(&self, template: &mut ExecutionSpec) -> Result<()> {
+        if template.idempotency_token.is_some() || template.schedule_id.is_some() || template.scheduled_time.is_some() {
+            return Err(Error::invalid("execution_template", "idempotency_token, schedule_id and scheduled_time are set per run, not in a template"));
+        }
+        self.validate_spec(template).map(drop)
+    }
+
+    pub async fn get_schedule(&self, id: &str) -> Result<Schedule> {
+        self.store.get_schedule(id).await
+    }
+
+    pub async fn list_schedules(&self, state: Option<ScheduleState>, page_size: i64, page_token: Option<&str>) -> Result<SchedulePage> {
+        if !(1..=1000).contains(&page_size) {
+            return Err(Error::invalid("page_size", "must be between 1 and 1000"));
+        }
+        let before = page_token.filter(|t| !t.is_empty()).map(super::decode_token).transpose()?;
+        let (items, next) = self.store.list_schedules(state, page_size, before).await?;
+        Ok(SchedulePage { items, next_page_token: next.map(super::encode_token) })
+    }
+
+    /// Edits take effect for the next slot; a new cron or zone recomputes it.
+    pub async fn update_schedule(&self, id: &str, fields: ScheduleFields) -> Result<Schedule> {
+        let mut schedule = self.store.get_schedule(id).await?;
+        let timing_changed = fields.cron_schedule.is_some() || fields.time_zone.is_some();
+        let cron = CronSchedule::parse(
+            fields.cron_schedule.as_deref().unwrap_or(&schedule.cron_schedule),
+            fields.time_zone.as_deref().unwrap_or(&schedule.time_zone),
+        )?;
+        if let Some(mut template) = fields.execution_template {
+            self.check_template(&mut template)?;
+            schedule.execution_template = template;
+        }
+        if let Some(name) = fields.display_name {
+            schedule.display_name = name;
+        }
+        if let Some(missed_runs) = fields.missed_runs {
+            schedule.missed_runs = missed_runs;
+        }
+        schedule.cron_schedule = cron.expression().to_owned();
+        schedule.time_zone = cron.time_zone_name.clone();
+        if timing_changed && schedule.state == ScheduleState::Enabled {
+            schedule.next_run_time = cron.next_after(jiff::Timestamp::now()).map(instant_text);
+        }
+        self.save(&mut schedule).await
+    }
+
+    /// Paused: kept, fires nothing, no next run.
+    pub async fn pause_schedule(&self, id: &str) -> Result<Schedule> {
+        let mut schedule = self.store.get_schedule(id).await?;
+        schedule.state = ScheduleState::Paused;
+        schedule.next_run_time = None;
+        self.save(&mut schedule).await
+    }
+
+    /// Resumed: the next slot from now on (the paused period is not replayed).
+    pub async fn resume_schedule(&self, id: &str) -> Result<Schedule> {
+        let mut schedule = self.store.get_schedule(id).await?;
+        if schedule.state == ScheduleState::Enabled {
+            return Ok(schedule);
+        }
+        let cron = CronSchedule::parse(&schedule.cron_schedule, &schedule.time_zone)?;
+        schedule.state = ScheduleState::Enabled;
+        schedule.next_run_time = cron.next_after(jiff::Timestamp::now()).map(instant_text);
+        self.save(&mut schedule).await
+    }
+
+    async fn save(&self, schedule: &mut Schedule) -> Result<Schedule> {
+        schedule.update_time = now_text();
+        if !self.store.update_schedule(schedule).await? {
+            return Err(Error::NotFound { kind: "schedule", id: schedule.id.clone() });
+        }
+        self.schedules_changed.notify_one();
+        self.store.get_schedule(&schedule.id).await
+    }
+
+    /// An execution from the template now, with `parameters` over the template's.
+    pub async fn run_schedule_now(&self, id: &str, parameters: Option<Map<String, Value>>) -> Result<Execution> {
+        let schedule = self.store.get_schedule(id).await?;
+        let mut spec = schedule.execution_template;
+        if let Some(parameters) = parameters {
+            spec.parameters.extend(parameters);
+        }
+        spec.schedule_id = Some(schedule.id);
+        self.submit(spec).await
+    }
+
+    /// Deletes the schedule; its executions are kept.
+    pub async fn delete_schedule(&self, id: &str) -> Result<()> {
+        if !self.store.delete_schedule(id).await? {
+            return Err(Error::NotFound { kind: "schedule", id: id.to_owned() });
+        }
+        self.schedules_changed.notify_one();
+        Ok(())
+    }
+
+    /// Fires every schedule due at `now` (the scheduler's clock, injectable for tests):
+    /// one execution per slot the missed-runs rule picks, then starts work. Returns the
+    /// executions created by this call.
+    pub async fn fire_due(&self, now: jiff::Timestamp) -> Result<Vec<Execution>> {
+        let now_str = instant_text(now);
+        let mut crons: HashMap<(String, String), Option<CronSchedule>> = HashMap::new();
+        let mut all = Vec::new();
+        loop {
+            let mut proposed: Vec<String> = Vec::new();
+            let mut fired_schedules = 0;
+            let result = self
+                .store
+                .fire_due(&now_str, FIRE_BATCH, |due| {
+                    fired_schedules += 1;
+                    let firing = self.firing(due, now, &mut crons);
+                    proposed.extend(firing.executions.iter().map(|e| e.id.clone()));
+                    firing
+                })
+                .await;
+            // Snapshots of slots another process fired first (or of a failed transaction).
+            let created_ids: std::collections::HashSet<&str> = result.iter().flatten().map(|e| e.id.as_str()).collect();
+            for id in proposed.iter().filter(|id| !created_ids.contains(id.as_str())) {
+                let _ = std::fs::remove_file(self.staged_input(id));
+            }
+            all.extend(result?);
+            if fired_schedules < FIRE_BATCH {
+                break;
+            }
+        }
+        if !all.is_empty() {
+            self.dispatch().await?;
+        }
+        Ok(all)
+    }
+
+    fn firing(&self, due: &DueSchedule, now: jiff::Timestamp, crons: &mut HashMap<(String, String), Option<CronSchedule>>) -> Firing {
+        let s = &due.schedule;
+        let key = (s.cron_schedule.clone(), s.time_zone.clone());
+        let cron = crons.entry(key).or_insert_with(|| CronSchedule::parse(&s.cron_schedule, &s.time_zone).ok());
+        let (Some(cron), Some(next_run_time)) = (cron.as_ref(), s.next_run_time.as_deref().and_then(parse_instant)) else {
+            // Unreadable (a zone gone from the system's database): stop it firing.
+            eprintln!("notebook-executor scheduler: schedule {} cannot be planned ({} in {}); not fired", s.id, s.cron_schedule, s.time_zone);
+            return Firing { executions: vec![], next_run_time: None };
+        };
+        let fire = plan(cron, next_run_time, now, s.missed_runs);
+        if fire.skipped {
+            eprintln!("notebook-executor scheduler: schedule {} missed slots before {} ({})", s.id, instant_text(now), s.missed_runs.as_str());
+        }
+        let executions = fire.slots.iter().map(|slot| self.scheduled_execution(s, *slot)).collect();
+        Firing { executions, next_run_time: fire.next_run_time.map(instant_text) }
+    }
+
+    /// The execution of one slot. The notebook is read as it is now (a schedule runs the
+    /// current file); if that fails the execution is recorded FAILED, saying why.
+    fn scheduled_execution(&self, schedule: &Schedule, slot: jiff::Timestamp) -> Execution {
+        let mut spec = schedule.execution_template.clone();
+        spec.schedule_id = Some(schedule.id.clone());
+        spec.scheduled_time = Some(instant_text(slot));
+        let output_dir = self
+            .backends
+            .get(&spec.backend)
+            .and_then(|b| self.output_dir(&spec, &b.capabilities().output_schemes))
+            .unwrap_or_else(|_| self.default_output_dir.clone());
+        let mut execution = Service::new_execution(spec, &output_dir);
+        let input = PathBuf::from(&execution.spec.input_notebook);
+        let staged = self.staged_input(&execution.id);
+        if let Err(e) = std::fs::copy(&input, &staged) {
+            execution.state = State::Failed;
+            execution.state_message = format!("the schedule could not read its notebook {}: {e}", input.display());
+            execution.end_time = Some(execution.create_time.clone());
+        }
+        execution
+    }
+}

@@ -1,0 +1,174 @@
+//! Schedule records, and firing: due schedules become executions in one locked
+//! transaction, and the store keeps one execution per (schedule, slot), so any number of
+//! scheduler processes fire each slot once.
+
+use super::executions::insert_query;
+use super::{get, Store};
+use crate::error::{Error, Result};
+use crate::schedule::model::{LastExecution, MissedRuns, Schedule, ScheduleState};
+use crate::service::model::{Execution, State};
+use sqlx::any::AnyRow;
+use sqlx::AssertSqlSafe;
+
+const COLUMNS: &str = "s.seq, s.id, s.display_name, s.cron_schedule, s.time_zone, s.state, s.missed_runs, s.template, \
+     s.create_time, s.update_time, s.next_run_time, \
+     (SELECT e.id FROM executions e WHERE e.schedule_id = s.id ORDER BY e.seq DESC LIMIT 1) AS last_id, \
+     (SELECT e.state FROM executions e WHERE e.schedule_id = s.id ORDER BY e.seq DESC LIMIT 1) AS last_state";
+
+/// A due schedule, as the firing step sees it.
+pub struct DueSchedule {
+    pub schedule: Schedule,
+}
+
+/// What firing one due schedule writes.
+pub struct Firing {
+    pub executions: Vec<Execution>,
+    pub next_run_time: Option<String>,
+}
+
+fn from_row(row: &AnyRow) -> Result<(i64, Schedule)> {
+    let bad = |what: &str| Error::Store { url: String::new(), message: format!("bad schedule {what}") };
+    let template: String = get(row, "template");
+    let last_id: Option<String> = get(row, "last_id");
+    let last_state: Option<String> = get(row, "last_state");
+    Ok((
+        get(row, "seq"),
+        Schedule {
+            id: get(row, "id"),
+            display_name: get(row, "display_name"),
+            cron_schedule: get(row, "cron_schedule"),
+            time_zone: get(row, "time_zone"),
+            state: ScheduleState::parse(&get::<String>(row, "state")).ok_or_else(|| bad("state"))?,
+            missed_runs: MissedRuns::parse(&get::<String>(row, "missed_runs")).ok_or_else(|| bad("missed_runs"))?,
+            execution_template: serde_json::from_str(&template).map_err(|_| bad("template"))?,
+            create_time: get(row, "create_time"),
+            update_time: get(row, "update_time"),
+            next_run_time: get(row, "next_run_time"),
+            last_execution: last_id.zip(last_state.and_then(|s| State::parse(&s))).map(|(id, state)| LastExecution { id, state }),
+        },
+    ))
+}
+
+impl Store {
+    pub async fn insert_schedule(&self, s: &Schedule) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO schedules (id, display_name, cron_schedule, time_zone, state, missed_runs, template, create_time, \
+             update_time, next_run_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&s.id)
+        .bind(&s.display_name)
+        .bind(&s.cron_schedule)
+        .bind(&s.time_zone)
+        .bind(s.state.as_str())
+        .bind(s.missed_runs.as_str())
+        .bind(serde_json::to_string(&s.execution_template).expect("specs serialize"))
+        .bind(&s.create_time)
+        .bind(&s.update_time)
+        .bind(&s.next_run_time)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub async fn get_schedule(&self, id: &str) -> Result<Schedule> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM schedules s WHERE s.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        match row {
+            Some(row) => Ok(from_row(&row)?.1),
+            None => Err(Error::NotFound { kind: "schedule", id: id.to_owned() }),
+        }
+    }
+
+    /// Newest first, keyset pagination as for executions.
+    pub async fn list_schedules(&self, state: Option<ScheduleState>, page_size: i64, before_seq: Option<i64>) -> Result<(Vec<Schedule>, Option<i64>)> {
+        let filter = if state.is_some() { " AND s.state = $2" } else { "" };
+        let sql = format!("SELECT {COLUMNS} FROM schedules s WHERE s.seq < $1{filter} ORDER BY s.seq DESC LIMIT {}", page_size + 1);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(before_seq.unwrap_or(i64::MAX));
+        if let Some(state) = state {
+            query = query.bind(state.as_str());
+        }
+        let rows = query.fetch_all(self.pool()).await.map_err(|e| self.err(e))?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut last_seq = None;
+        for row in rows.iter().take(page_size as usize) {
+            let (seq, schedule) = from_row(row)?;
+            last_seq = Some(seq);
+            items.push(schedule);
+        }
+        Ok((items, if rows.len() as i64 > page_size { last_seq } else { None }))
+    }
+
+    /// Writes every user-changeable field and the next run time; false if it is gone.
+    pub async fn update_schedule(&self, s: &Schedule) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE schedules SET display_name = $1, cron_schedule = $2, time_zone = $3, state = $4, missed_runs = $5, \
+             template = $6, update_time = $7, next_run_time = $8 WHERE id = $9",
+        )
+        .bind(&s.display_name)
+        .bind(&s.cron_schedule)
+        .bind(&s.time_zone)
+        .bind(s.state.as_str())
+        .bind(s.missed_runs.as_str())
+        .bind(serde_json::to_string(&s.execution_template).expect("specs serialize"))
+        .bind(&s.update_time)
+        .bind(&s.next_run_time)
+        .bind(&s.id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes the schedule; its executions stay (their `schedule_id` still names it).
+    pub async fn delete_schedule(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id).execute(self.pool()).await.map_err(|e| self.err(e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The earliest slot any enabled schedule waits for.
+    pub async fn earliest_next_run_time(&self) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT MIN(next_run_time) FROM schedules WHERE state = 'ENABLED'")
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// Fires the schedules due at `now` (at most `limit`), in one locked transaction: for
+    /// each, `fire` says which executions to create and the next slot. A slot already
+    /// fired (by another process) is not fired again. Returns the executions created.
+    pub async fn fire_due(&self, now: &str, limit: i64, mut fire: impl FnMut(&DueSchedule) -> Firing) -> Result<Vec<Execution>> {
+        let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
+        self.lock_in(&mut tx).await?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM schedules s WHERE s.state = 'ENABLED' AND s.next_run_time <= $1 ORDER BY s.next_run_time LIMIT {limit}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(now).fetch_all(&mut *tx).await.map_err(|e| self.err(e))?;
+        let mut created = Vec::new();
+        for row in &rows {
+            let (_, schedule) = from_row(row)?;
+            let due = DueSchedule { schedule };
+            let firing = fire(&due);
+            for execution in firing.executions {
+                let done = insert_query(&execution, "ON CONFLICT (schedule_id, scheduled_time) DO NOTHING")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                if done.rows_affected() == 1 {
+                    created.push(execution);
+                }
+            }
+            sqlx::query("UPDATE schedules SET next_run_time = $1 WHERE id = $2")
+                .bind(&firing.next_run_time)
+                .bind(&due.schedule.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(created)
+    }
+}
