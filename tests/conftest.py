@@ -20,6 +20,8 @@ import nbformat
 import psutil
 import pytest
 
+from stores import PostgresServer
+
 CORPUS = Path(__file__).resolve().parent / "notebooks"
 
 # Every kernel started during this session (by us, nbclient, papermill or the CLI) inherits this
@@ -202,6 +204,24 @@ def _kernel_processes() -> dict[int, str]:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return found
+
+
+# ------------------------------------------------------------------------------------------------
+# Stores: every service test runs on SQLite and on a real PostgreSQL server
+# ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'store' / 'store.sqlite'}"
+    return request.getfixturevalue("postgres").new_database()
 
 
 @pytest.fixture(autouse=True)

@@ -15,45 +15,13 @@ import psutil
 import pytest
 
 import notebook_executor as nx
-from stores import PostgresServer, write_old_store
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    server = PostgresServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite://{tmp_path / 'store' / 'store.sqlite'}"
-    return request.getfixturevalue("postgres").new_database()
+from helpers import notebook, stdout_of
+from stores import write_old_store
 
 
 @pytest.fixture
 def executor(store_url, tmp_path):
     return nx.Executor(store_url, output_dir=str(tmp_path / "outputs"))
-
-
-def notebook(path: Path, *sources: str, params: str | None = None) -> Path:
-    cells = []
-    if params is not None:
-        cells.append({"cell_type": "code", "execution_count": None, "id": "params", "metadata": {"tags": ["parameters"]},
-                      "outputs": [], "source": params})
-    for i, source in enumerate(sources):
-        cells.append({"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
-                      "source": source})
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(nb))
-    return path
-
-
-def stdout_of(output_uri: str) -> str:
-    nb = json.loads(Path(output_uri).read_text())
-    return "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout")
 
 
 def runner_processes(store_url: str):

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from . import _core
 from ._env import python_env
-from .executor import AsyncExecutor, Execution, Executor, Page
+from .executor import AsyncExecutor, Execution, Executor, LastExecution, Page, Schedule
 from .errors import (
     CellExecutionError,
     ConflictError,
@@ -95,6 +95,8 @@ __all__ = [
     "AsyncExecutor",
     "Execution",
     "Page",
+    "Schedule",
+    "LastExecution",
     "ValidationError",
     "StoreError",
     "parse_parameters",

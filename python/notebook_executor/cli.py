@@ -105,9 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--keep-per-schedule", type=int, metavar="N", help="all but the newest N runs of each schedule")
     purge.set_defaults(handler=_purge)
 
-    for command in commands.choices.values():
-        command.add_argument("--store", help="sqlite:// path or postgresql:// URL of the state store")
+    from .cli_schedules import add_commands
+
+    add_commands(commands, _add_parameter_options, _add_store_option)
+    for name, command in commands.choices.items():
+        if name != "schedules":
+            _add_store_option(command)
     return parser
+
+
+def _add_store_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--store", help="sqlite:// path or postgresql:// URL of the state store")
 
 
 def _load_yaml(text: str, origin: str) -> dict:

@@ -1,6 +1,8 @@
 """The execution service: submit notebooks to run in the background, watch, cancel,
-delete and import their results. Records live in the store (SQLite by default, or
-PostgreSQL); runs happen in runner processes, so they outlive the submitting process."""
+delete and import their results, and run them on cron schedules. Records live in the
+store (SQLite by default, or PostgreSQL); runs happen in runner processes, so they outlive
+the submitting process; schedules fire from any process running the scheduler
+(``notebook-executor serve``, or the Jupyter server extension)."""
 
 from __future__ import annotations
 
@@ -91,17 +93,87 @@ class Page:
     next_page_token: str | None = None
 
 
-def _spec(input_path, parameters, display_name, fields_: Mapping[str, Any]) -> str:
+@dataclass(frozen=True)
+class LastExecution:
+    id: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A notebook run on a cron schedule (SPEC's fields). ``next_run_time`` is None while
+    paused; ``execution_template`` holds the submission fields of each run."""
+
+    id: str
+    display_name: str
+    cron_schedule: str
+    time_zone: str
+    state: str
+    missed_runs: str
+    execution_template: dict
+    create_time: str
+    update_time: str
+    next_run_time: str | None = None
+    last_execution: LastExecution | None = None
+
+    @classmethod
+    def _from_json(cls, text: str) -> "Schedule":
+        return cls._from_dict(json.loads(text))
+
+    @classmethod
+    def _from_dict(cls, data: dict) -> "Schedule":
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
+        if data.get("last_execution"):
+            data["last_execution"] = LastExecution(**data["last_execution"])
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["last_execution"] = dict(vars(self.last_execution)) if self.last_execution else None
+        return out
+
+
+_SCHEDULE_FIELDS = ("display_name", "cron_schedule", "time_zone", "missed_runs")
+
+
+def _template(input_path, parameters, display_name, fields_: Mapping[str, Any]) -> dict:
     unknown = set(fields_) - set(_SPEC_FIELDS)
     if unknown:
         raise TypeError(f"unknown execution fields: {', '.join(sorted(unknown))}")
     spec = {k: v for k, v in fields_.items() if v is not None}
-    spec["input_notebook"] = os.path.abspath(os.fspath(input_path))
+    if input_path is not None:
+        spec["input_notebook"] = os.path.abspath(os.fspath(input_path))
     if parameters is not None:
         spec["parameters"] = dict(parameters)
     if display_name is not None:
         spec["display_name"] = display_name
-    return json.dumps(spec, allow_nan=True)
+    return spec
+
+
+def _spec(input_path, parameters, display_name, fields_: Mapping[str, Any]) -> str:
+    return json.dumps(_template(input_path, parameters, display_name, fields_), allow_nan=True)
+
+
+def _schedule_fields(input_path, cron_schedule, time_zone, display_name, parameters, missed_runs,
+                     execution_fields) -> str:
+    fields_ = {"cron_schedule": cron_schedule, "time_zone": time_zone, "display_name": display_name,
+               "missed_runs": missed_runs,
+               "execution_template": _template(input_path, parameters, display_name, execution_fields)}
+    return json.dumps({k: v for k, v in fields_.items() if v is not None}, allow_nan=True)
+
+
+def _schedule_update(current: Schedule, changes: Mapping[str, Any]) -> str:
+    """Schedule fields as given; any execution field changes the template (merged)."""
+    out = {k: changes[k] for k in _SCHEDULE_FIELDS if k in changes}
+    template_changes = {k: v for k, v in changes.items() if k not in _SCHEDULE_FIELDS}
+    if template_changes:
+        input_path = template_changes.pop("input_notebook", None)
+        parameters = template_changes.pop("parameters", None)
+        template = dict(current.execution_template)
+        template.update(_template(input_path, parameters, None, template_changes))
+        out["execution_template"] = template
+    return json.dumps(out, allow_nan=True)
 
 
 class Executor:
@@ -154,6 +226,55 @@ class Executor:
         Returns how many were deleted."""
         return self._core.purge(older_than_days, keep_per_schedule)
 
+    # Schedules
+
+    def create_schedule(self, input_path, cron_schedule: str, time_zone: str = "UTC", *,
+                        display_name: str | None = None, parameters: Mapping[str, Any] | None = None,
+                        missed_runs: str = "run_once", **execution_fields) -> Schedule:
+        """Run ``input_path`` at each slot of ``cron_schedule`` (5 fields) in ``time_zone``
+        (IANA). The notebook and fields are checked as a submission is; each run reads the
+        notebook as it is at that time. ``missed_runs``: ``skip``, ``run_once`` or ``run_all``."""
+        return Schedule._from_json(self._core.create_schedule(_schedule_fields(
+            input_path, cron_schedule, time_zone, display_name, parameters, missed_runs, execution_fields)))
+
+    def get_schedule(self, id: str) -> Schedule:
+        return Schedule._from_json(self._core.get_schedule(id))
+
+    def list_schedules(self, state: str | None = None, page_size: int = 50, page_token: str | None = None) -> Page:
+        items, token = self._core.list_schedules(state, page_size, page_token)
+        return Page([Schedule._from_dict(d) for d in json.loads(items)], token)
+
+    def update_schedule(self, id: str, **fields_) -> Schedule:
+        """Change ``display_name``, ``cron_schedule``, ``time_zone``, ``missed_runs`` or any
+        execution field (``parameters``, ``input_notebook``...); takes effect for the next slot."""
+        return Schedule._from_json(self._core.update_schedule(id, _schedule_update(self.get_schedule(id), fields_)))
+
+    def pause_schedule(self, id: str) -> Schedule:
+        return Schedule._from_json(self._core.pause_schedule(id))
+
+    def resume_schedule(self, id: str) -> Schedule:
+        """Fires from the next slot on; slots of the paused period are not replayed."""
+        return Schedule._from_json(self._core.resume_schedule(id))
+
+    def run_schedule_now(self, id: str, parameters: Mapping[str, Any] | None = None) -> Execution:
+        """An execution from the schedule's template now; ``parameters`` override the template's."""
+        params = json.dumps(dict(parameters), allow_nan=True) if parameters is not None else None
+        return Execution._from_json(self._core.run_schedule_now(id, params))
+
+    def delete_schedule(self, id: str) -> None:
+        """Deletes the schedule; its executions are kept."""
+        self._core.delete_schedule(id)
+
+    def fire_due(self, now: str | None = None) -> list[Execution]:
+        """One scheduler step: create the executions of every slot due at ``now`` (RFC 3339;
+        default: the clock) under each schedule's missed-runs rule, and start them. Safe
+        alongside running schedulers (each slot fires once). ``serve`` does this on time."""
+        return [Execution._from_dict(d) for d in json.loads(self._core.fire_due(now))]
+
+    def serve(self, log: bool = True) -> None:
+        """Run the scheduler and the dispatcher until interrupted (what ``notebook-executor serve`` does)."""
+        self._core.serve(log)
+
 
 class AsyncExecutor:
     """:class:`Executor` with awaitable methods: asyncio awaitables of the Rust core's
@@ -190,3 +311,34 @@ class AsyncExecutor:
 
     async def import_result(self, id: str, dest_dir: str | os.PathLike = "imported_notebook_jobs") -> str:
         return await self._core.import_result_async(id, os.fspath(dest_dir))
+
+    async def create_schedule(self, input_path, cron_schedule: str, time_zone: str = "UTC", *,
+                              display_name: str | None = None, parameters: Mapping[str, Any] | None = None,
+                              missed_runs: str = "run_once", **execution_fields) -> Schedule:
+        return Schedule._from_json(await self._core.create_schedule_async(_schedule_fields(
+            input_path, cron_schedule, time_zone, display_name, parameters, missed_runs, execution_fields)))
+
+    async def get_schedule(self, id: str) -> Schedule:
+        return Schedule._from_json(await self._core.get_schedule_async(id))
+
+    async def list_schedules(self, state: str | None = None, page_size: int = 50,
+                             page_token: str | None = None) -> Page:
+        items, token = await self._core.list_schedules_async(state, page_size, page_token)
+        return Page([Schedule._from_dict(d) for d in json.loads(items)], token)
+
+    async def update_schedule(self, id: str, **fields_) -> Schedule:
+        current = await self.get_schedule(id)
+        return Schedule._from_json(await self._core.update_schedule_async(id, _schedule_update(current, fields_)))
+
+    async def pause_schedule(self, id: str) -> Schedule:
+        return Schedule._from_json(await self._core.pause_schedule_async(id))
+
+    async def resume_schedule(self, id: str) -> Schedule:
+        return Schedule._from_json(await self._core.resume_schedule_async(id))
+
+    async def run_schedule_now(self, id: str, parameters: Mapping[str, Any] | None = None) -> Execution:
+        params = json.dumps(dict(parameters), allow_nan=True) if parameters is not None else None
+        return Execution._from_json(await self._core.run_schedule_now_async(id, params))
+
+    async def delete_schedule(self, id: str) -> None:
+        await self._core.delete_schedule_async(id)

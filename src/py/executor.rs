@@ -8,6 +8,8 @@ use super::run::PythonEnv;
 use crate::backend::{Backends, LocalBackend};
 use crate::error::Error;
 use crate::service::model::{ExecutionSpec, State};
+use crate::schedule::model::{ScheduleFields, ScheduleState};
+use crate::schedule::run_scheduler;
 use crate::service::{run_runner, Service};
 use crate::store::{default_home, resolve_url, ListFilter, Store};
 use pyo3::prelude::*;
@@ -41,6 +43,24 @@ fn parse_state(state: Option<String>) -> Result<Option<State>, Error> {
 
 fn parse_spec(spec_json: &str) -> Result<ExecutionSpec, Error> {
     serde_json::from_str(spec_json).map_err(|e| Error::invalid("submission", e.to_string()))
+}
+
+fn parse_fields(fields_json: &str) -> Result<ScheduleFields, Error> {
+    serde_json::from_str(fields_json).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => Error::invalid("schedule", e.to_string()),
+        _ => Error::invalid("schedule", format!("not JSON: {e}")),
+    })
+}
+
+fn parse_parameters(parameters_json: Option<&str>) -> Result<Option<serde_json::Map<String, serde_json::Value>>, Error> {
+    parameters_json.map(|text| serde_json::from_str(text).map_err(|e| Error::invalid("parameters", e.to_string()))).transpose()
+}
+
+fn parse_schedule_state(state: Option<String>) -> Result<Option<ScheduleState>, Error> {
+    match state.filter(|s| !s.is_empty()) {
+        Some(s) => ScheduleState::parse(&s).map(Some).ok_or_else(|| Error::invalid("state", format!("unknown schedule state {s:?} (ENABLED or PAUSED)"))),
+        None => Ok(None),
+    }
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -179,6 +199,128 @@ impl ExecutorCore {
     fn import_result_async<'py>(&self, py: Python<'py>, id: String, dest_dir: PathBuf) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
         awaitable(py, async move { service.import_result(&id, &dest_dir).await.map(|p| p.display().to_string()) })
+    }
+
+    // Schedules. Fields cross as JSON (`ScheduleFields`); records come back as JSON.
+
+    fn create_schedule(&self, py: Python<'_>, fields_json: &str) -> PyResult<String> {
+        let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        block(py, async move { service.create_schedule(fields).await }).map(|s| json(&s))
+    }
+
+    fn get_schedule(&self, py: Python<'_>, id: String) -> PyResult<String> {
+        let service = self.service.clone();
+        block(py, async move { service.get_schedule(&id).await }).map(|s| json(&s))
+    }
+
+    #[pyo3(signature = (state=None, page_size=50, page_token=None))]
+    fn list_schedules(&self, py: Python<'_>, state: Option<String>, page_size: i64, page_token: Option<String>) -> PyResult<(String, Option<String>)> {
+        let state = parse_schedule_state(state).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        let page = block(py, async move { service.list_schedules(state, page_size, page_token.as_deref()).await })?;
+        Ok((json(&page.items), page.next_page_token))
+    }
+
+    fn update_schedule(&self, py: Python<'_>, id: String, fields_json: &str) -> PyResult<String> {
+        let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        block(py, async move { service.update_schedule(&id, fields).await }).map(|s| json(&s))
+    }
+
+    fn pause_schedule(&self, py: Python<'_>, id: String) -> PyResult<String> {
+        let service = self.service.clone();
+        block(py, async move { service.pause_schedule(&id).await }).map(|s| json(&s))
+    }
+
+    fn resume_schedule(&self, py: Python<'_>, id: String) -> PyResult<String> {
+        let service = self.service.clone();
+        block(py, async move { service.resume_schedule(&id).await }).map(|s| json(&s))
+    }
+
+    #[pyo3(signature = (id, parameters_json=None))]
+    fn run_schedule_now(&self, py: Python<'_>, id: String, parameters_json: Option<&str>) -> PyResult<String> {
+        let parameters = parse_parameters(parameters_json).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        block(py, async move { service.run_schedule_now(&id, parameters).await }).map(|e| json(&e))
+    }
+
+    fn delete_schedule(&self, py: Python<'_>, id: String) -> PyResult<()> {
+        let service = self.service.clone();
+        block(py, async move { service.delete_schedule(&id).await })
+    }
+
+    /// Fires what is due at `now` (RFC 3339; default: the clock). The scheduler's step,
+    /// with the clock injectable for tests of the missed-runs rules.
+    #[pyo3(signature = (now=None))]
+    fn fire_due(&self, py: Python<'_>, now: Option<String>) -> PyResult<String> {
+        let now = match now {
+            Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| to_pyerr(py, Error::invalid("now", e.to_string())))?,
+            None => jiff::Timestamp::now(),
+        };
+        let service = self.service.clone();
+        block(py, async move { service.fire_due(now).await }).map(|e| json(&e))
+    }
+
+    /// The scheduler and the dispatcher until interrupted (Ctrl-C, or SIGTERM turned into
+    /// an exception by the caller): the current firing transaction ends first.
+    #[pyo3(signature = (log=true))]
+    fn serve(&self, py: Python<'_>, log: bool) -> PyResult<()> {
+        let service = self.service.clone();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let serve = async move { run_scheduler(service, stop_rx, log).await };
+        block_interruptible(py, serve, move || {
+            let _ = stop_tx.send(true);
+        }, Duration::from_secs(10))
+    }
+
+    fn create_schedule_async<'py>(&self, py: Python<'py>, fields_json: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        awaitable(py, async move { service.create_schedule(fields).await.map(|s| json(&s)) })
+    }
+
+    fn get_schedule_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move { service.get_schedule(&id).await.map(|s| json(&s)) })
+    }
+
+    #[pyo3(signature = (state=None, page_size=50, page_token=None))]
+    fn list_schedules_async<'py>(&self, py: Python<'py>, state: Option<String>, page_size: i64, page_token: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let state = parse_schedule_state(state).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        awaitable(py, async move {
+            let page = service.list_schedules(state, page_size, page_token.as_deref()).await?;
+            Ok((json(&page.items), page.next_page_token))
+        })
+    }
+
+    fn update_schedule_async<'py>(&self, py: Python<'py>, id: String, fields_json: &str) -> PyResult<Bound<'py, PyAny>> {
+        let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        awaitable(py, async move { service.update_schedule(&id, fields).await.map(|s| json(&s)) })
+    }
+
+    fn pause_schedule_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move { service.pause_schedule(&id).await.map(|s| json(&s)) })
+    }
+
+    fn resume_schedule_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move { service.resume_schedule(&id).await.map(|s| json(&s)) })
+    }
+
+    #[pyo3(signature = (id, parameters_json=None))]
+    fn run_schedule_now_async<'py>(&self, py: Python<'py>, id: String, parameters_json: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let parameters = parse_parameters(parameters_json).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        awaitable(py, async move { service.run_schedule_now(&id, parameters).await.map(|e| json(&e)) })
+    }
+
+    fn delete_schedule_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move { service.delete_schedule(&id).await })
     }
 
     /// The runner process's main loop (see `notebook_executor._runner`).
