@@ -43,6 +43,7 @@ test: test-rust test-python ## Every test
 bench: develop ## Benchmarks against papermill and nbclient (figures for the README)
 	$(PY) bench/run.py
 	$(PY) bench/service.py
+	$(PY) bench/schedules.py
 
 .PHONY: fmt
 fmt: ## Format the Rust code

@@ -191,7 +191,7 @@ def test_three_serve_processes_fire_each_slot_once(request, tmp_path):
     `serve` processes per store, two slots: each (schedule, slot) has exactly one execution."""
     urls = [f"sqlite://{tmp_path / 'store.sqlite'}", request.getfixturevalue("postgres").new_database()]
     src = notebook(tmp_path / "nb.ipynb", "print('tick')")
-    sleep_until_second(5)
+    sleep_until_second(45)
     created_at = time.time()
     executors = [nx.Executor(url, output_dir=str(tmp_path / "out")) for url in urls]
     schedules = {url: [ex.create_schedule(src, "* * * * *").id for _ in range(8)] for url, ex in zip(urls, executors)}
