@@ -232,7 +232,8 @@ def test_serve_killed_and_restarted_fires_no_slot_twice(tmp_path):
     os.killpg(serve.pid, signal.SIGKILL)
     serve.wait()
     # The next slot passes while nothing runs; restarted, run_once fires it, once.
-    sleep_until_second(10)
+    sleep_until_second(10)  # killed just after a slot: this is 10 s into its minute
+    sleep_until_second(10)  # and this 10 s after the next slot
     missed_slot = ex.get_schedule(s.id).next_run_time
     assert utc(missed_slot) < dt.datetime.now(dt.timezone.utc)
     restarted = start_serve(url)
@@ -247,3 +248,26 @@ def test_serve_killed_and_restarted_fires_no_slot_twice(tmp_path):
     assert slots == [first_slot, missed_slot]
     assert utc(ex.get_schedule(s.id).next_run_time) > dt.datetime.now(dt.timezone.utc)
     wait_all_done(ex)
+
+
+def test_async_executor_schedules(store_url, tmp_path):
+    import asyncio
+
+    async def scenario():
+        ex = nx.AsyncExecutor(store_url, output_dir=str(tmp_path / "out"))
+        src = notebook(tmp_path / "nb.ipynb", "print(n)", params="n = 1")
+        s = await ex.create_schedule(src, "15 3 * * *", "America/New_York", parameters={"n": 4})
+        assert (await ex.get_schedule(s.id)).time_zone == "America/New_York"
+        assert (await ex.update_schedule(s.id, display_name="nightly")).display_name == "nightly"
+        assert (await ex.pause_schedule(s.id)).state == "PAUSED"
+        assert (await ex.resume_schedule(s.id)).state == "ENABLED"
+        run = await ex.run_schedule_now(s.id)
+        assert (await ex.wait(run.id, timeout=60)).state == "SUCCEEDED"
+        assert [x.id for x in (await ex.list_schedules()).items] == [s.id]
+        with pytest.raises(nx.InvalidScheduleError):
+            await ex.update_schedule(s.id, time_zone="Nowhere/City")
+        await ex.delete_schedule(s.id)
+        with pytest.raises(nx.NotFoundError):
+            await ex.get_schedule(s.id)
+
+    asyncio.run(scenario())

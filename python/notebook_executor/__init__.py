@@ -79,6 +79,12 @@ def parse_parameters(text: str) -> dict:
     return _core.parse_parameter_string(text)
 
 
+def schedule_preview(cron_schedule: str, time_zone: str = "UTC", count: int = 3) -> list[str]:
+    """The next ``count`` run times of a cron expression in an IANA zone, as RFC 3339 text
+    with the zone's offset. Raises :class:`InvalidScheduleError`."""
+    return _core.schedule_preview(cron_schedule, time_zone, count)
+
+
 def notebook_parameters(path: str | os.PathLike) -> list[dict]:
     """The parameters cell of a notebook: ``[{name, type, default, source, help}]``."""
     return _core.notebook_parameters(os.fspath(path))
@@ -101,6 +107,7 @@ __all__ = [
     "StoreError",
     "parse_parameters",
     "notebook_parameters",
+    "schedule_preview",
     "list_kernels",
     "NotebookExecutorError",
     "NotebookFormatError",

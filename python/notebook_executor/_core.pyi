@@ -73,6 +73,9 @@ def notebook_parameters(path: str, language: str | None = None) -> list[Notebook
 def list_kernelspecs(env: PythonEnv) -> list[KernelSpecInfo]:
     """Every kernelspec visible from this interpreter, by name."""
 
+def schedule_preview(cron_schedule: str, time_zone: str = "UTC", count: int = 3) -> list[str]:
+    """The next ``count`` run times (RFC 3339 with the zone's offset); raises InvalidScheduleError."""
+
 class ExecutorCore:
     """The execution service over one store (see :class:`notebook_executor.Executor`).
     Records cross as JSON text. Blocking methods release the GIL; ``*_async`` methods return

@@ -274,18 +274,23 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve_id(executor, id: str) -> str:
-    """Full ids, or a unique prefix as `list` shows them."""
+def resolve_id(list_page, id: str) -> str:
+    """Full ids, or a unique prefix as the tables show them; ``list_page(page_token)``
+    returns a page of records."""
     if len(id) >= 32:
         return id
     matches, token = [], None
     while True:
-        page = executor.list(page_size=1000, page_token=token)
-        matches += [e.id for e in page.items if e.id.startswith(id)]
+        page = list_page(token)
+        matches += [item.id for item in page.items if item.id.startswith(id)]
         token = page.next_page_token
         if not token:
             break
     return matches[0] if len(matches) == 1 else id
+
+
+def _resolve_id(executor, id: str) -> str:
+    return resolve_id(lambda token: executor.list(page_size=1000, page_token=token), id)
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -85,17 +85,9 @@ def _describe(s) -> str:
 
 
 def _resolve(executor, id: str) -> str:
-    """Full ids, or a unique prefix as `schedules list` shows them."""
-    if len(id) >= 32:
-        return id
-    matches, token = [], None
-    while True:
-        page = executor.list_schedules(page_size=1000, page_token=token)
-        matches += [s.id for s in page.items if s.id.startswith(id)]
-        token = page.next_page_token
-        if not token:
-            break
-    return matches[0] if len(matches) == 1 else id
+    from .cli import resolve_id
+
+    return resolve_id(lambda token: executor.list_schedules(page_size=1000, page_token=token), id)
 
 
 def _create(args) -> int:

@@ -330,3 +330,19 @@ impl ExecutorCore {
         block(py, async move { run_runner(service, runner_id, concurrency).await })
     }
 }
+
+/// The next `count` run times of a cron expression in a zone, as RFC 3339 text with the
+/// zone's offset (for the submit dialog's preview). Raises InvalidScheduleError.
+#[pyfunction]
+#[pyo3(signature = (cron_schedule, time_zone="UTC", count=3))]
+pub fn schedule_preview(py: Python<'_>, cron_schedule: &str, time_zone: &str, count: usize) -> PyResult<Vec<String>> {
+    let cron = crate::schedule::CronSchedule::parse(cron_schedule, time_zone).map_err(|e| to_pyerr(py, e))?;
+    let mut t = jiff::Timestamp::now();
+    let mut out = Vec::new();
+    while out.len() < count.min(100) {
+        let Some(next) = cron.next_after(t) else { break };
+        out.push(next.to_zoned(cron.time_zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string());
+        t = next;
+    }
+    Ok(out)
+}

@@ -18,6 +18,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(params::parse_typed_value, m)?)?;
     m.add_function(wrap_pyfunction!(params::notebook_parameters, m)?)?;
     m.add_function(wrap_pyfunction!(run::list_kernelspecs, m)?)?;
+    m.add_function(wrap_pyfunction!(executor::schedule_preview, m)?)?;
     m.add_class::<executor::ExecutorCore>()?;
     Ok(())
 }
