@@ -146,7 +146,7 @@ impl Service {
     /// executions created by this call.
     pub async fn fire_due(&self, now: jiff::Timestamp) -> Result<Vec<Execution>> {
         let now_str = instant_text(now);
-        let mut crons: HashMap<(String, String), Option<CronSchedule>> = HashMap::new();
+        let mut context = FireContext::default();
         let mut all = Vec::new();
         loop {
             let mut proposed: Vec<String> = Vec::new();
@@ -155,7 +155,7 @@ impl Service {
                 .store
                 .fire_due(&now_str, FIRE_BATCH, |due| {
                     fired_schedules += 1;
-                    let firing = self.firing(due, now, &mut crons);
+                    let firing = self.firing(due, now, &mut context);
                     proposed.extend(firing.executions.iter().map(|e| e.id.clone()));
                     firing
                 })
@@ -176,10 +176,10 @@ impl Service {
         Ok(all)
     }
 
-    fn firing(&self, due: &DueSchedule, now: jiff::Timestamp, crons: &mut HashMap<(String, String), Option<CronSchedule>>) -> Firing {
+    fn firing(&self, due: &DueSchedule, now: jiff::Timestamp, context: &mut FireContext) -> Firing {
         let s = &due.schedule;
         let key = (s.cron_schedule.clone(), s.time_zone.clone());
-        let cron = crons.entry(key).or_insert_with(|| CronSchedule::parse(&s.cron_schedule, &s.time_zone).ok());
+        let cron = context.crons.entry(key).or_insert_with(|| CronSchedule::parse(&s.cron_schedule, &s.time_zone).ok()).clone();
         let (Some(cron), Some(next_run_time)) = (cron.as_ref(), s.next_run_time.as_deref().and_then(parse_instant)) else {
             // Unreadable (a zone gone from the system's database): stop it firing.
             eprintln!("notebook-executor scheduler: schedule {} cannot be planned ({} in {}); not fired", s.id, s.cron_schedule, s.time_zone);
@@ -189,29 +189,65 @@ impl Service {
         if fire.skipped {
             eprintln!("notebook-executor scheduler: schedule {} missed slots before {} ({})", s.id, instant_text(now), s.missed_runs.as_str());
         }
-        let executions = fire.slots.iter().map(|slot| self.scheduled_execution(s, *slot)).collect();
+        let executions = fire.slots.iter().map(|slot| self.scheduled_execution(s, *slot, context)).collect();
         Firing { executions, next_run_time: fire.next_run_time.map(instant_text) }
     }
 
     /// The execution of one slot. The notebook is read as it is now (a schedule runs the
     /// current file); if that fails the execution is recorded FAILED, saying why.
-    fn scheduled_execution(&self, schedule: &Schedule, slot: jiff::Timestamp) -> Execution {
+    fn scheduled_execution(&self, schedule: &Schedule, slot: jiff::Timestamp, context: &mut FireContext) -> Execution {
         let mut spec = schedule.execution_template.clone();
         spec.schedule_id = Some(schedule.id.clone());
         spec.scheduled_time = Some(instant_text(slot));
-        let output_dir = self
-            .backends
-            .get(&spec.backend)
-            .and_then(|b| self.output_dir(&spec, &b.capabilities().output_schemes))
-            .unwrap_or_else(|_| self.default_output_dir.clone());
+        let dir_key = (spec.backend.clone(), spec.output_location.clone());
+        let output_dir = context
+            .output_dirs
+            .entry(dir_key)
+            .or_insert_with(|| {
+                self.backends
+                    .get(&spec.backend)
+                    .and_then(|b| self.output_dir(&spec, &b.capabilities().output_schemes))
+                    .unwrap_or_else(|_| self.default_output_dir.clone())
+            })
+            .clone();
         let mut execution = Service::new_execution(spec, &output_dir);
         let input = PathBuf::from(&execution.spec.input_notebook);
         let staged = self.staged_input(&execution.id);
-        if let Err(e) = std::fs::copy(&input, &staged) {
+        if let Err(message) = context.snapshot(&input, &staged) {
             execution.state = State::Failed;
-            execution.state_message = format!("the schedule could not read its notebook {}: {e}", input.display());
+            execution.state_message = format!("the schedule could not read its notebook {}: {message}", input.display());
             execution.end_time = Some(execution.create_time.clone());
         }
         execution
+    }
+}
+
+/// What one firing computes once for many slots.
+#[derive(Default)]
+struct FireContext {
+    crons: HashMap<(String, String), Option<CronSchedule>>,
+    output_dirs: HashMap<(String, String), PathBuf>,
+    /// A notebook read once per firing: its first snapshot, or why it could not be read.
+    snapshots: HashMap<PathBuf, std::result::Result<PathBuf, String>>,
+}
+
+impl FireContext {
+    /// Snapshots are never written after they are made, so the slots of one firing that
+    /// run the same notebook share one copy (hard links; a copy where links fail).
+    fn snapshot(&mut self, input: &PathBuf, staged: &PathBuf) -> std::result::Result<(), String> {
+        match self.snapshots.get(input) {
+            Some(Ok(first)) => {
+                if std::fs::hard_link(first, staged).is_ok() {
+                    return Ok(());
+                }
+                std::fs::copy(first, staged).map(drop).map_err(|e| e.to_string())
+            }
+            Some(Err(message)) => Err(message.clone()),
+            None => {
+                let result = std::fs::copy(input, staged).map(|_| staged.clone()).map_err(|e| e.to_string());
+                self.snapshots.insert(input.clone(), result.clone());
+                result.map(drop)
+            }
+        }
     }
 }
