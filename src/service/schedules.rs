@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Due schedules fired per transaction (the rest follow at once in the next one).
-const FIRE_BATCH: i64 = 500;
+const FIRE_BATCH: i64 = 2000;
 
 pub struct SchedulePage {
     pub items: Vec<Schedule>,

@@ -41,34 +41,48 @@ fn from_row(row: &AnyRow) -> Result<(i64, Execution)> {
     ))
 }
 
-/// The insert of a new record; `suffix` adds e.g. an ON CONFLICT clause.
-pub(super) fn insert_query<'q>(e: &'q Execution, suffix: &str) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+const INSERT_COLUMNS: usize = 15;
+
+/// The insert of new records (one statement for many: a firing creates hundreds at once);
+/// `suffix` adds e.g. an ON CONFLICT clause.
+pub(super) fn insert_query<'q>(rows: &'q [Execution], suffix: &str) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let values: Vec<String> = (0..rows.len())
+        .map(|r| {
+            let params: Vec<String> = (1..=INSERT_COLUMNS).map(|c| format!("${}", r * INSERT_COLUMNS + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
     let sql = format!(
         "INSERT INTO executions (id, display_name, input_notebook, spec, idempotency_token, schedule_id, scheduled_time, \
          state, state_message, create_time, update_time, output_notebook_uri, output_html_uri, backend, end_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) {suffix}"
+         VALUES {} {suffix}",
+        values.join(", ")
     );
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(&e.id)
-        .bind(&e.spec.display_name)
-        .bind(&e.spec.input_notebook)
-        .bind(serde_json::to_string(&e.spec).expect("specs serialize"))
-        .bind(&e.spec.idempotency_token)
-        .bind(&e.spec.schedule_id)
-        .bind(&e.spec.scheduled_time)
-        .bind(e.state.as_str())
-        .bind(&e.state_message)
-        .bind(&e.create_time)
-        .bind(&e.update_time)
-        .bind(&e.output_notebook_uri)
-        .bind(&e.output_html_uri)
-        .bind(&e.spec.backend)
-        .bind(&e.end_time)
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for e in rows {
+        query = query
+            .bind(&e.id)
+            .bind(&e.spec.display_name)
+            .bind(&e.spec.input_notebook)
+            .bind(serde_json::to_string(&e.spec).expect("specs serialize"))
+            .bind(&e.spec.idempotency_token)
+            .bind(&e.spec.schedule_id)
+            .bind(&e.spec.scheduled_time)
+            .bind(e.state.as_str())
+            .bind(&e.state_message)
+            .bind(&e.create_time)
+            .bind(&e.update_time)
+            .bind(&e.output_notebook_uri)
+            .bind(&e.output_html_uri)
+            .bind(&e.spec.backend)
+            .bind(&e.end_time);
+    }
+    query
 }
 
 impl Store {
     pub async fn insert_execution(&self, e: &Execution) -> Result<()> {
-        insert_query(e, "").execute(self.pool()).await.map_err(|err| match &err {
+        insert_query(std::slice::from_ref(e), "").execute(self.pool()).await.map_err(|err| match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Error::Conflict(format!("an execution with idempotency token {:?} exists", e.spec.idempotency_token.as_deref().unwrap_or("")))
             }

@@ -15,6 +15,10 @@ const COLUMNS: &str = "s.seq, s.id, s.display_name, s.cron_schedule, s.time_zone
      (SELECT e.id FROM executions e WHERE e.schedule_id = s.id ORDER BY e.seq DESC LIMIT 1) AS last_id, \
      (SELECT e.state FROM executions e WHERE e.schedule_id = s.id ORDER BY e.seq DESC LIMIT 1) AS last_state";
 
+/// Rows per insert statement (15 parameters each: within SQLite's and PostgreSQL's limits).
+const INSERT_CHUNK: usize = 200;
+const UPDATE_CHUNK: usize = 500;
+
 /// A due schedule, as the firing step sees it.
 pub struct DueSchedule {
     pub schedule: Schedule,
@@ -150,27 +154,50 @@ impl Store {
              WHERE s.state = 'ENABLED' AND s.next_run_time <= $1 ORDER BY s.next_run_time LIMIT {limit}"
         );
         let rows = sqlx::query(AssertSqlSafe(sql)).bind(now).fetch_all(&mut *tx).await.map_err(|e| self.err(e))?;
-        let mut created = Vec::new();
+        let mut proposed = Vec::new();
+        let mut next_times: std::collections::BTreeMap<Option<String>, Vec<String>> = Default::default();
         for row in &rows {
             let (_, schedule) = from_row(row)?;
             let due = DueSchedule { schedule };
             let firing = fire(&due);
-            for execution in firing.executions {
-                let done = insert_query(&execution, "ON CONFLICT (schedule_id, scheduled_time) DO NOTHING")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| self.err(e))?;
-                if done.rows_affected() == 1 {
-                    created.push(execution);
-                }
-            }
-            sqlx::query("UPDATE schedules SET next_run_time = $1 WHERE id = $2")
-                .bind(&firing.next_run_time)
-                .bind(&due.schedule.id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.err(e))?;
+            proposed.extend(firing.executions);
+            next_times.entry(firing.next_run_time).or_default().push(due.schedule.id);
         }
+        // A slot already fired (by another process) is skipped by the unique index; the
+        // ids returned are the executions this call created.
+        let mut created_ids = std::collections::HashSet::new();
+        for chunk in proposed.chunks_mut(INSERT_CHUNK) {
+            // Stamped as they are written (the commit follows at once).
+            let now = super::now_text();
+            for e in chunk.iter_mut() {
+                if e.end_time.is_some() {
+                    e.end_time = Some(now.clone());
+                }
+                e.create_time = now.clone();
+                e.update_time = now.clone();
+            }
+            let ids: Vec<String> = insert_query(chunk, "ON CONFLICT (schedule_id, scheduled_time) DO NOTHING RETURNING id")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.err(e))?
+                .iter()
+                .map(|row| get::<String>(row, "id"))
+                .collect();
+            created_ids.extend(ids);
+        }
+        // Most schedules due together share their next slot: one statement per slot.
+        for (next_run_time, ids) in &next_times {
+            for chunk in ids.chunks(UPDATE_CHUNK) {
+                let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+                let sql = format!("UPDATE schedules SET next_run_time = $1 WHERE id IN ({})", placeholders.join(", "));
+                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(next_run_time);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(&mut *tx).await.map_err(|e| self.err(e))?;
+            }
+        }
+        let created: Vec<Execution> = proposed.into_iter().filter(|e| created_ids.contains(&e.id)).collect();
         tx.commit().await.map_err(|e| self.err(e))?;
         Ok(created)
     }
