@@ -15,9 +15,11 @@ const COLUMNS: &str = "s.seq, s.id, s.display_name, s.cron_schedule, s.time_zone
      (SELECT e.id FROM executions e WHERE e.schedule_id = s.id ORDER BY e.seq DESC LIMIT 1) AS last_id, \
      (SELECT e.state FROM executions e WHERE e.schedule_id = s.id ORDER BY e.seq DESC LIMIT 1) AS last_state";
 
-/// Rows per insert statement (15 parameters each: within SQLite's and PostgreSQL's limits).
-const INSERT_CHUNK: usize = 200;
-const UPDATE_CHUNK: usize = 500;
+/// Rows per insert statement: a few rows per statement saves round trips, but sqlx's
+/// SQLite binding grows with the square of a statement's parameters (measured: 200 rows
+/// of 15 took 27 ms, 20 rows 0.8 ms).
+const INSERT_CHUNK: usize = 8;
+const UPDATE_CHUNK: usize = 100;
 
 /// A due schedule, as the firing step sees it.
 pub struct DueSchedule {
