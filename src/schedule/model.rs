@@ -25,7 +25,7 @@ impl ScheduleState {
 }
 
 /// What to do about slots that passed while no scheduler was running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum MissedRuns {
     /// None of them (a slot fired within a minute of its time is not missed).

@@ -5,7 +5,8 @@ use super::model::{Execution, ExecutionSpec, State};
 use super::Service;
 use crate::error::{Error, Result};
 use crate::schedule::model::{Schedule, ScheduleFields, ScheduleState};
-use crate::schedule::plan::plan;
+use crate::schedule::model::MissedRuns;
+use crate::schedule::plan::{plan, Fire};
 use crate::schedule::{instant_text, parse_instant, CronSchedule};
 use crate::store::{now_text, DueSchedule, Firing};
 use serde_json::{Map, Value};
@@ -179,18 +180,21 @@ impl Service {
     fn firing(&self, due: &DueSchedule, now: jiff::Timestamp, context: &mut FireContext) -> Firing {
         let s = &due.schedule;
         let key = (s.cron_schedule.clone(), s.time_zone.clone());
-        let cron = context.crons.entry(key).or_insert_with(|| CronSchedule::parse(&s.cron_schedule, &s.time_zone).ok()).clone();
+        let cron = context.crons.entry(key).or_insert_with(|| CronSchedule::parse(&s.cron_schedule, &s.time_zone).ok());
         let (Some(cron), Some(next_run_time)) = (cron.as_ref(), s.next_run_time.as_deref().and_then(parse_instant)) else {
             // Unreadable (a zone gone from the system's database): stop it firing.
             eprintln!("notebook-executor scheduler: schedule {} cannot be planned ({} in {}); not fired", s.id, s.cron_schedule, s.time_zone);
             return Firing { executions: vec![], next_run_time: None };
         };
-        let fire = plan(cron, next_run_time, now, s.missed_runs);
+        // Schedules due together mostly share their timing: plan each timing once.
+        let plan_key = (s.cron_schedule.clone(), s.time_zone.clone(), next_run_time, s.missed_runs);
+        let fire = context.plans.entry(plan_key).or_insert_with(|| plan(cron, next_run_time, now, s.missed_runs));
         if fire.skipped {
             eprintln!("notebook-executor scheduler: schedule {} missed slots before {} ({})", s.id, instant_text(now), s.missed_runs.as_str());
         }
-        let executions = fire.slots.iter().map(|slot| self.scheduled_execution(s, *slot, context)).collect();
-        Firing { executions, next_run_time: fire.next_run_time.map(instant_text) }
+        let (slots, next) = (fire.slots.clone(), fire.next_run_time);
+        let executions = slots.iter().map(|slot| self.scheduled_execution(s, *slot, context)).collect();
+        Firing { executions, next_run_time: next.map(instant_text) }
     }
 
     /// The execution of one slot. The notebook is read as it is now (a schedule runs the
@@ -226,6 +230,7 @@ impl Service {
 #[derive(Default)]
 struct FireContext {
     crons: HashMap<(String, String), Option<CronSchedule>>,
+    plans: HashMap<(String, String, jiff::Timestamp, MissedRuns), Fire>,
     output_dirs: HashMap<(String, String), PathBuf>,
     /// A notebook read once per firing: its first snapshot, or why it could not be read.
     snapshots: HashMap<PathBuf, std::result::Result<PathBuf, String>>,
