@@ -271,3 +271,28 @@ def test_async_executor_schedules(store_url, tmp_path):
             await ex.get_schedule(s.id)
 
     asyncio.run(scenario())
+
+
+def test_the_store_refuses_a_second_execution_for_a_slot(store_url, request, tmp_path):
+    """Even if a schedule's next_run_time went back to a fired slot (a bug, a restored
+    backup), the unique (schedule, slot) index keeps that slot at one execution."""
+    ex = nx.Executor(store_url, output_dir=str(tmp_path / "out"))
+    s = ex.create_schedule(notebook(tmp_path / "nb.ipynb", "1"), "*/5 * * * *")
+    slot = s.next_run_time
+    [first] = ex.fire_due(slot)
+    rewind = f"UPDATE schedules SET next_run_time = '{slot}' WHERE id = '{s.id}'"
+    if store_url.startswith("sqlite://"):
+        import sqlite3
+
+        with sqlite3.connect(store_url.removeprefix("sqlite://")) as db:
+            db.execute(rewind)
+    else:
+        request.getfixturevalue("postgres").execute_sql(store_url, rewind)
+    assert ex.get_schedule(s.id).next_run_time == slot
+    assert ex.fire_due(slot) == []
+    assert [e.id for e in ex.list(schedule_id=s.id).items] == [first.id]
+    assert ex.get_schedule(s.id).next_run_time > slot  # and it moved on
+    staging = Path(store_url.removeprefix("sqlite://")).parent / "staging"
+    if store_url.startswith("sqlite://"):
+        assert sorted(p.stem for p in staging.iterdir()) == [first.id]  # no stray snapshot
+    ex.wait(first.id, timeout=60)

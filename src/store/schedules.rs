@@ -178,13 +178,24 @@ impl Store {
                 e.create_time = now.clone();
                 e.update_time = now.clone();
             }
-            let ids: Vec<String> = insert_query(chunk, "ON CONFLICT (schedule_id, scheduled_time) DO NOTHING RETURNING id")
-                .fetch_all(&mut *tx)
+            let inserted = insert_query(chunk, "ON CONFLICT (schedule_id, scheduled_time) DO NOTHING")
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| self.err(e))?
-                .iter()
-                .map(|row| get::<String>(row, "id"))
-                .collect();
+                .rows_affected();
+            // All new: the common case. Otherwise ask which ones went in (cheaper than
+            // RETURNING rows for every insert).
+            let ids: Vec<String> = if inserted as usize == chunk.len() {
+                chunk.iter().map(|e| e.id.clone()).collect()
+            } else {
+                let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!("SELECT id FROM executions WHERE id IN ({})", placeholders.join(", "));
+                let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+                for e in chunk.iter() {
+                    query = query.bind(&e.id);
+                }
+                query.fetch_all(&mut *tx).await.map_err(|e| self.err(e))?
+            };
             created_ids.extend(ids);
         }
         // Most schedules due together share their next slot: one statement per slot.
