@@ -213,6 +213,9 @@ def test_three_serve_processes_fire_each_slot_once(request, tmp_path):
         lags = [(utc(e.create_time) - utc(e.scheduled_time)).total_seconds() for e in executions]
         assert max(lags) < 5, lags
     assert sum(log.count("fired schedule") for log in logs) == 2 * 8 * 2
+    # Executions built ahead of their slot by the losers of each firing left no snapshot.
+    staging = tmp_path / "staging"
+    assert {p.stem for p in staging.iterdir()} == {e.id for e in executors[0].list(page_size=1000).items}
     for ex in executors:
         wait_all_done(ex, timeout=180)
 

@@ -10,20 +10,39 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 const CHANGE_CHECK: Duration = Duration::from_secs(1);
+/// How long before a slot its executions are built (snapshots included), so that at the
+/// slot only the writes remain.
+const PREPARE_AHEAD: Duration = Duration::from_millis(500);
 /// Also the dispatcher's heartbeat check (dead runners' executions end FAILED).
 const DISPATCH_EVERY: Duration = Duration::from_secs(2);
 
 /// Runs until `stop` turns true. Stopping is clean: a firing is one transaction.
 pub async fn run_scheduler(service: Service, mut stop: watch::Receiver<bool>, log: bool) -> Result<()> {
     let mut last_dispatch = tokio::time::Instant::now();
+    let mut prepared: Option<crate::service::PreparedFiring> = None;
     loop {
         if *stop.borrow() {
+            if let Some(unused) = prepared.take() {
+                service.discard_prepared(unused);
+            }
             return Ok(());
         }
         // A read first: the firing transaction takes the store's write lock.
         let earliest = service.store.earliest_next_run_time().await?.as_deref().and_then(crate::schedule::parse_instant);
         let now = jiff::Timestamp::now();
-        let fired = if earliest.is_some_and(|t| t <= now) { service.fire_due(now).await? } else { Vec::new() };
+        let fired = if earliest.is_some_and(|t| t <= now) {
+            let ready = match prepared.take() {
+                Some(p) if Some(p.slot) == earliest => Some(p),
+                Some(stale) => {
+                    service.discard_prepared(stale);
+                    None
+                }
+                None => None,
+            };
+            service.fire_due_prepared(now, ready).await?
+        } else {
+            Vec::new()
+        };
         if log {
             for e in &fired {
                 eprintln!(
@@ -42,7 +61,21 @@ pub async fn run_scheduler(service: Service, mut stop: watch::Receiver<bool>, lo
         }
         let earliest = if fired.is_empty() { earliest } else { service.store.earliest_next_run_time().await?.as_deref().and_then(crate::schedule::parse_instant) };
         let until_due = earliest.map(|t| Duration::try_from(t.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO));
-        let nap = until_due.map_or(CHANGE_CHECK, |d| d.min(CHANGE_CHECK));
+        if let (Some(slot), Some(wait)) = (earliest, until_due) {
+            if wait <= PREPARE_AHEAD && wait > Duration::ZERO && prepared.as_ref().is_none_or(|p| p.slot != slot) {
+                if let Some(stale) = prepared.replace(service.prepare_firing(slot).await?) {
+                    service.discard_prepared(stale);
+                }
+            }
+        }
+        let until_due = earliest.map(|t| Duration::try_from(t.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO));
+        let is_prepared = |slot| prepared.as_ref().is_some_and(|p| Some(p.slot) == slot);
+        let nap = match until_due {
+            // Wake in time to prepare the slot, then at the slot.
+            Some(d) if d > PREPARE_AHEAD && !is_prepared(earliest) => (d - PREPARE_AHEAD).min(CHANGE_CHECK),
+            Some(d) => d.min(CHANGE_CHECK),
+            None => CHANGE_CHECK,
+        };
         tokio::select! {
             _ = tokio::time::sleep(nap) => {}
             _ = service.schedules_changed.notified() => {}

@@ -7,7 +7,7 @@ pub mod model;
 mod runner;
 mod schedules;
 
-pub use schedules::SchedulePage;
+pub use schedules::{PreparedFiring, SchedulePage};
 
 pub use runner::run_runner;
 

@@ -6,7 +6,7 @@ use super::Service;
 use crate::error::{Error, Result};
 use crate::schedule::model::{Schedule, ScheduleFields, ScheduleState};
 use crate::schedule::model::MissedRuns;
-use crate::schedule::plan::{plan, Fire};
+use crate::schedule::plan::{plan, Fire, ON_TIME_WITHIN};
 use crate::schedule::{instant_text, parse_instant, CronSchedule};
 use crate::store::{now_text, DueSchedule, Firing};
 use serde_json::{Map, Value};
@@ -146,6 +146,34 @@ impl Service {
     /// one execution per slot the missed-runs rule picks, then starts work. Returns the
     /// executions created by this call.
     pub async fn fire_due(&self, now: jiff::Timestamp) -> Result<Vec<Execution>> {
+        self.fire_due_prepared(now, None).await
+    }
+
+    /// Builds, ahead of `slot`, the executions its schedules will create (snapshots
+    /// included), so that at the slot only the writes remain. What changes meanwhile (an
+    /// edit, a pause, another process firing) is checked again at the slot.
+    pub async fn prepare_firing(&self, slot: jiff::Timestamp) -> Result<PreparedFiring> {
+        let slot_text = instant_text(slot);
+        let mut context = FireContext::default();
+        let mut firings = HashMap::new();
+        for schedule in self.store.schedules_due_at(&slot_text).await? {
+            let due = DueSchedule { schedule };
+            let firing = self.firing(&due, slot, &mut context);
+            firings.insert(due.schedule.id.clone(), (due.schedule.update_time.clone(), firing));
+        }
+        Ok(PreparedFiring { slot, slot_text, firings })
+    }
+
+    /// Removes the snapshots of prepared executions that were not created.
+    pub fn discard_prepared(&self, prepared: PreparedFiring) {
+        for (_, firing) in prepared.firings.into_values() {
+            for e in firing.executions {
+                let _ = std::fs::remove_file(self.staged_input(&e.id));
+            }
+        }
+    }
+
+    pub async fn fire_due_prepared(&self, now: jiff::Timestamp, mut prepared: Option<PreparedFiring>) -> Result<Vec<Execution>> {
         let now_str = instant_text(now);
         let mut context = FireContext::default();
         let mut all = Vec::new();
@@ -156,7 +184,10 @@ impl Service {
                 .store
                 .fire_due(&now_str, FIRE_BATCH, |due| {
                     fired_schedules += 1;
-                    let firing = self.firing(due, now, &mut context);
+                    let firing = prepared
+                        .as_mut()
+                        .and_then(|p| p.take(due, now, &now_str))
+                        .unwrap_or_else(|| self.firing(due, now, &mut context));
                     proposed.extend(firing.executions.iter().map(|e| e.id.clone()));
                     firing
                 })
@@ -170,6 +201,10 @@ impl Service {
             if fired_schedules < FIRE_BATCH {
                 break;
             }
+        }
+        // Prepared but not used (paused, edited or fired elsewhere meanwhile).
+        if let Some(unused) = prepared {
+            self.discard_prepared(unused);
         }
         if !all.is_empty() {
             self.dispatch().await?;
@@ -223,6 +258,31 @@ impl Service {
             execution.end_time = Some(execution.create_time.clone());
         }
         execution
+    }
+}
+
+/// Executions built ahead of a slot, by schedule id (with the schedule's update time then).
+pub struct PreparedFiring {
+    pub slot: jiff::Timestamp,
+    slot_text: String,
+    firings: HashMap<String, (String, Firing)>,
+}
+
+impl PreparedFiring {
+    /// The prepared firing of a due schedule, if it still holds: same slot, schedule
+    /// unchanged, fired on time (else the missed-runs rule decides afresh).
+    fn take(&mut self, due: &DueSchedule, now: jiff::Timestamp, now_text: &str) -> Option<Firing> {
+        let s = &due.schedule;
+        if s.next_run_time.as_deref() != Some(self.slot_text.as_str()) || now.duration_since(self.slot) > ON_TIME_WITHIN {
+            return None;
+        }
+        let (update_time, firing) = self.firings.remove(&s.id)?;
+        let still_next = firing.next_run_time.as_deref().is_none_or(|next| next > now_text);
+        if update_time != s.update_time || !still_next {
+            self.firings.insert(s.id.clone(), (update_time, firing));
+            return None;
+        }
+        Some(firing)
     }
 }
 

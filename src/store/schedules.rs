@@ -143,6 +143,18 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Enabled schedules whose next slot is `slot` (read without the lock: for preparing a
+    /// firing ahead of its slot).
+    pub async fn schedules_due_at(&self, slot: &str) -> Result<Vec<Schedule>> {
+        let columns = COLUMNS.split(", (SELECT").next().expect("columns");
+        let sql = format!(
+            "SELECT {columns}, CAST(NULL AS TEXT) AS last_id, CAST(NULL AS TEXT) AS last_state FROM schedules s \
+             WHERE s.state = 'ENABLED' AND s.next_run_time = $1"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(slot).fetch_all(self.pool()).await.map_err(|e| self.err(e))?;
+        rows.iter().map(|row| from_row(row).map(|(_, s)| s)).collect()
+    }
+
     /// Fires the schedules due at `now` (at most `limit`), in one locked transaction: for
     /// each, `fire` says which executions to create and the next slot. A slot already
     /// fired (by another process) is not fired again. Returns the executions created.
