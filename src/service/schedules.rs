@@ -8,7 +8,7 @@ use crate::schedule::model::{Schedule, ScheduleFields, ScheduleState};
 use crate::schedule::model::MissedRuns;
 use crate::schedule::plan::{plan, Fire, ON_TIME_WITHIN};
 use crate::schedule::{instant_text, parse_instant, CronSchedule};
-use crate::store::{now_text, DueSchedule, Firing};
+use crate::store::{now_text, Due, DueKey, DueSchedule, Firing};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -183,13 +183,15 @@ impl Service {
             let result = self
                 .store
                 .fire_due(&now_str, FIRE_BATCH, |due| {
-                    fired_schedules += 1;
-                    let firing = prepared
-                        .as_mut()
-                        .and_then(|p| p.take(due, now, &now_str))
-                        .unwrap_or_else(|| self.firing(due, now, &mut context));
+                    let firing = match due {
+                        Due::Key(key) => {
+                            fired_schedules += 1;
+                            prepared.as_mut().and_then(|p| p.take(key, now, &now_str))?
+                        }
+                        Due::Full(due) => self.firing(due, now, &mut context),
+                    };
                     proposed.extend(firing.executions.iter().map(|e| e.id.clone()));
-                    firing
+                    Some(firing)
                 })
                 .await;
             // Snapshots of slots another process fired first (or of a failed transaction).
@@ -271,15 +273,14 @@ pub struct PreparedFiring {
 impl PreparedFiring {
     /// The prepared firing of a due schedule, if it still holds: same slot, schedule
     /// unchanged, fired on time (else the missed-runs rule decides afresh).
-    fn take(&mut self, due: &DueSchedule, now: jiff::Timestamp, now_text: &str) -> Option<Firing> {
-        let s = &due.schedule;
-        if s.next_run_time.as_deref() != Some(self.slot_text.as_str()) || now.duration_since(self.slot) > ON_TIME_WITHIN {
+    fn take(&mut self, key: &DueKey, now: jiff::Timestamp, now_text: &str) -> Option<Firing> {
+        if key.next_run_time != self.slot_text || now.duration_since(self.slot) > ON_TIME_WITHIN {
             return None;
         }
-        let (update_time, firing) = self.firings.remove(&s.id)?;
+        let (update_time, firing) = self.firings.remove(&key.id)?;
         let still_next = firing.next_run_time.as_deref().is_none_or(|next| next > now_text);
-        if update_time != s.update_time || !still_next {
-            self.firings.insert(s.id.clone(), (update_time, firing));
+        if update_time != key.update_time || !still_next {
+            self.firings.insert(key.id.clone(), (update_time, firing));
             return None;
         }
         Some(firing)

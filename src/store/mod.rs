@@ -7,7 +7,7 @@ mod migrations;
 mod runners;
 mod schedules;
 
-pub use schedules::{DueSchedule, Firing};
+pub use schedules::{Due, DueKey, DueSchedule, Firing};
 
 pub use executions::{ExecutionRow, ListFilter};
 

@@ -26,6 +26,21 @@ pub struct DueSchedule {
     pub schedule: Schedule,
 }
 
+/// What identifies a due schedule's state: a firing prepared for it ahead still holds if
+/// these are unchanged.
+pub struct DueKey {
+    pub id: String,
+    pub update_time: String,
+    pub next_run_time: String,
+}
+
+/// What the firing step is asked about: a key (answer with a prepared firing, or None to
+/// get the whole schedule), or a whole schedule (answer with its firing).
+pub enum Due<'a> {
+    Key(&'a DueKey),
+    Full(&'a DueSchedule),
+}
+
 /// What firing one due schedule writes.
 pub struct Firing {
     pub executions: Vec<Execution>,
@@ -158,24 +173,48 @@ impl Store {
     /// Fires the schedules due at `now` (at most `limit`), in one locked transaction: for
     /// each, `fire` says which executions to create and the next slot. A slot already
     /// fired (by another process) is not fired again. Returns the executions created.
-    pub async fn fire_due(&self, now: &str, limit: i64, mut fire: impl FnMut(&DueSchedule) -> Firing) -> Result<Vec<Execution>> {
+    pub async fn fire_due(&self, now: &str, limit: i64, mut fire: impl FnMut(Due<'_>) -> Option<Firing>) -> Result<Vec<Execution>> {
         let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
         self.lock_in(&mut tx).await?;
-        // Without the last-execution lookups: firing does not need them.
-        let columns = COLUMNS.split(", (SELECT").next().expect("columns");
+        // Keys first: a firing prepared ahead needs no more (decoding whole rows is most of
+        // the cost at a busy slot); the rest are read in full.
         let sql = format!(
-            "SELECT {columns}, CAST(NULL AS TEXT) AS last_id, CAST(NULL AS TEXT) AS last_state FROM schedules s \
+            "SELECT s.id, s.update_time, s.next_run_time FROM schedules s \
              WHERE s.state = 'ENABLED' AND s.next_run_time <= $1 ORDER BY s.next_run_time LIMIT {limit}"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql)).bind(now).fetch_all(&mut *tx).await.map_err(|e| self.err(e))?;
+        let keys: Vec<(String, String, String)> = sqlx::query_as(AssertSqlSafe(sql)).bind(now).fetch_all(&mut *tx).await.map_err(|e| self.err(e))?;
         let mut proposed = Vec::new();
         let mut next_times: std::collections::BTreeMap<Option<String>, Vec<String>> = Default::default();
-        for row in &rows {
-            let (_, schedule) = from_row(row)?;
-            let due = DueSchedule { schedule };
-            let firing = fire(&due);
-            proposed.extend(firing.executions);
-            next_times.entry(firing.next_run_time).or_default().push(due.schedule.id);
+        let mut unprepared = Vec::new();
+        for (id, update_time, next_run_time) in keys {
+            let key = DueKey { id, update_time, next_run_time };
+            match fire(Due::Key(&key)) {
+                Some(firing) => {
+                    proposed.extend(firing.executions);
+                    next_times.entry(firing.next_run_time).or_default().push(key.id);
+                }
+                None => unprepared.push(key.id),
+            }
+        }
+        let columns = COLUMNS.split(", (SELECT").next().expect("columns");
+        for chunk in unprepared.chunks(UPDATE_CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {columns}, CAST(NULL AS TEXT) AS last_id, CAST(NULL AS TEXT) AS last_state FROM schedules s \
+                 WHERE s.id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&mut *tx).await.map_err(|e| self.err(e))? {
+                let (_, schedule) = from_row(&row)?;
+                let due = DueSchedule { schedule };
+                let firing = fire(Due::Full(&due)).expect("a due schedule is always planned");
+                proposed.extend(firing.executions);
+                next_times.entry(firing.next_run_time).or_default().push(due.schedule.id);
+            }
         }
         // A slot already fired (by another process) is skipped by the unique index; the
         // ids returned are the executions this call created.
