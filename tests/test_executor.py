@@ -307,6 +307,21 @@ def test_retention_purges_old_and_surplus_scheduled_runs(executor, tmp_path):
         executor.purge(older_than_days=-1)
 
 
+def test_purge_sweeps_snapshots_without_a_record(executor, tmp_path):
+    kept = executor.wait(executor.submit(notebook(tmp_path / "nb.ipynb", "1")).id, timeout=60)
+    staging = Path(executor.store_url.replace("sqlite://", "")).parent / "staging"
+    if not executor.store_url.startswith("sqlite://"):
+        pytest.skip("the PostgreSQL store stages in the shared Jupyter data dir")
+    stray, fresh = staging / ("0" * 32 + ".ipynb"), staging / ("1" * 32 + ".ipynb")
+    for path in (stray, fresh):
+        path.write_text("{}")
+    two_hours_ago = time.time() - 7200
+    os.utime(stray, (two_hours_ago, two_hours_ago))
+    os.utime(staging / f"{kept.id}.ipynb", (two_hours_ago, two_hours_ago))
+    executor.purge(older_than_days=30)
+    assert sorted(p.name for p in staging.iterdir()) == sorted([f"{kept.id}.ipynb", fresh.name])
+
+
 def test_cli_submit_list_show_cancel_delete_import(store_url, tmp_path):
     from conftest import run_cli
 

@@ -223,6 +223,7 @@ impl Service {
         let cutoff = older_than
             .map(|age| (chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
         let ids = self.store.purgeable(cutoff.as_deref(), keep_per_schedule).await?;
+        self.sweep_staging().await?;
         let mut purged = 0;
         for id in ids {
             match self.delete(&id, false).await {
@@ -232,6 +233,23 @@ impl Service {
             }
         }
         Ok(purged)
+    }
+
+    /// Removes snapshots that no execution records: left by a scheduler killed between
+    /// preparing a slot and firing it. Only files older than an hour (a snapshot is made
+    /// just before its record is written).
+    async fn sweep_staging(&self) -> Result<()> {
+        let Ok(entries) = std::fs::read_dir(&self.store.staging_dir) else { return Ok(()) };
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < hour_ago);
+            let Some(id) = path.file_stem().and_then(|s| s.to_str()).filter(|_| old) else { continue };
+            if matches!(self.store.get_execution(id).await, Err(Error::NotFound { .. })) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        Ok(())
     }
 
     /// Waits until the execution is terminal (or `timeout`).
