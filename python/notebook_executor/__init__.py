@@ -90,6 +90,13 @@ def notebook_parameters(path: str | os.PathLike) -> list[dict]:
     return _core.notebook_parameters(os.fspath(path))
 
 
+def _jupyter_server_extension_points():
+    """The Jupyter server extension (imported only when the server loads it)."""
+    from .app import NotebookExecutor
+
+    return [{"module": "notebook_executor.app", "app": NotebookExecutor}]
+
+
 def list_kernels() -> list[dict]:
     """The kernelspecs this interpreter sees: ``[{name, display_name, language, resource_dir}]``."""
     return _core.list_kernelspecs(python_env())

@@ -25,7 +25,7 @@ pub struct ExecutorCore {
 }
 
 /// A Python awaitable of the future, run on the module's tokio runtime.
-fn awaitable<'py, T>(py: Python<'py>, future: impl std::future::Future<Output = Result<T, Error>> + Send + 'static) -> PyResult<Bound<'py, PyAny>>
+pub(super) fn awaitable<'py, T>(py: Python<'py>, future: impl std::future::Future<Output = Result<T, Error>> + Send + 'static) -> PyResult<Bound<'py, PyAny>>
 where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
@@ -63,8 +63,14 @@ fn parse_schedule_state(state: Option<String>) -> Result<Option<ScheduleState>, 
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> String {
+pub(super) fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("records serialize")
+}
+
+impl ExecutorCore {
+    pub(super) fn service(&self) -> &Service {
+        &self.service
+    }
 }
 
 #[pymethods]

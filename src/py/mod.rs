@@ -6,6 +6,7 @@ mod errors;
 mod executor;
 mod params;
 mod run;
+mod server;
 
 use pyo3::prelude::*;
 
@@ -20,5 +21,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run::list_kernelspecs, m)?)?;
     m.add_function(wrap_pyfunction!(executor::schedule_preview, m)?)?;
     m.add_class::<executor::ExecutorCore>()?;
+    m.add_class::<server::ServerCore>()?;
+    m.add_class::<server::SchedulerTask>()?;
     Ok(())
 }

@@ -4,11 +4,13 @@
 //! and start a runner process, which takes queued executions until none is left).
 
 pub mod model;
+mod results;
 mod runner;
 mod schedules;
 
 pub use schedules::{PreparedFiring, SchedulePage};
 
+pub use results::Changes;
 pub use runner::run_runner;
 
 use crate::backend::Backends;

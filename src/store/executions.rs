@@ -213,9 +213,26 @@ impl Store {
         Ok(state.and_then(|s| State::parse(&s)))
     }
 
+    /// Deletes the record and its share links (one transaction: no link outlives it).
     pub async fn delete_execution(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM executions WHERE id = $1").bind(id).execute(self.pool()).await.map_err(|e| self.err(e))?;
+        let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
+        let done = sqlx::query("DELETE FROM executions WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        sqlx::query("DELETE FROM shares WHERE execution_id = $1").bind(id).execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        tx.commit().await.map_err(|e| self.err(e))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Executions written at or after `since` (update_time), oldest change first: the
+    /// change feed of the server's live updates, whichever process wrote them.
+    pub async fn executions_changed_since(&self, since: &str, limit: i64) -> Result<Vec<Execution>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM executions WHERE update_time >= $1 ORDER BY update_time LIMIT {limit}"
+        )))
+        .bind(since)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
+        rows.iter().map(|r| from_row(r).map(|(_, e)| e)).collect()
     }
 
     /// Executions owned by runners that no longer exist end FAILED (or CANCELLED when a

@@ -71,6 +71,21 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE UNIQUE INDEX IF NOT EXISTS executions_one_per_slot ON executions (schedule_id, scheduled_time);
     "#,
     ),
+    (
+        4,
+        r#"
+    CREATE TABLE IF NOT EXISTS shares (
+        id TEXT PRIMARY KEY,
+        execution_id TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        create_time TEXT NOT NULL,
+        expire_time TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS shares_by_execution ON shares (execution_id);
+    CREATE INDEX IF NOT EXISTS executions_by_update ON executions (update_time);
+    CREATE INDEX IF NOT EXISTS schedules_by_update ON schedules (update_time);
+    "#,
+    ),
 ];
 
 fn for_postgres(ddl: &str) -> String {

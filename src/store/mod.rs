@@ -6,10 +6,12 @@ mod executions;
 mod migrations;
 mod runners;
 mod schedules;
+mod shares;
 
 pub use schedules::{Due, DueKey, DueSchedule, Firing};
 
 pub use executions::{ExecutionRow, ListFilter};
+pub use shares::Share;
 
 use crate::error::{Error, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};

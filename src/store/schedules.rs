@@ -144,6 +144,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Schedules written at or after `since` (the change feed, as for executions).
+    pub async fn schedules_changed_since(&self, since: &str, limit: i64) -> Result<Vec<Schedule>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM schedules s WHERE s.update_time >= $1 ORDER BY s.update_time LIMIT {limit}"
+        )))
+        .bind(since)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
+        rows.iter().map(|r| from_row(r).map(|(_, s)| s)).collect()
+    }
+
     /// Removes the schedule; its executions stay (their `schedule_id` still names it).
     pub async fn delete_schedule(&self, id: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id).execute(self.pool()).await.map_err(|e| self.err(e))?;

@@ -1,0 +1,111 @@
+"""The Jupyter server extension: the REST API of SPEC.md under ``{base_url}notebook-executor/api/v1/``,
+the in-process scheduler and dispatcher, and live updates on the server's event bus.
+Configured under ``c.NotebookExecutor`` (see ``jupyter server --help-all``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Float, Integer, List, Unicode, default
+
+from .server import events
+from .server.handlers import routes
+from .server.service import RestService
+
+
+class NotebookExecutor(ExtensionApp):
+    name = "notebook_executor"
+    description = "Run notebooks in the background, once or on a schedule"
+    load_other_extensions = True
+
+    store_url = Unicode("", config=True, help="The state store: a sqlite:// path or postgresql:// URL (default: "
+                        "NOTEBOOK_EXECUTOR_STORE, else {jupyter_data_dir}/notebook_executor/store.sqlite).")
+    default_backend = Unicode("local", config=True, help="The backend of submissions that name none.")
+    concurrency = Integer(0, config=True, help="Local executions running at once (0: the number of cores).")
+    output_location = Unicode("", config=True, help="Where results go when a submission names no output_location "
+                              "(default: {jupyter_data_dir}/notebook_executor/outputs/).")
+    machine_types = List(Unicode(), config=True, help="Machine types the submit dialog offers for remote backends.")
+    accelerator_types = List(Unicode(), config=True, help="Accelerator types the dialog offers for remote backends.")
+    regions = List(Unicode(), config=True, help="Regions the dialog offers for remote backends.")
+    container_images = List(Unicode(), config=True, help="Container images offered as environments for remote backends.")
+    retention_days = Float(0.0, config=True, help="Delete finished executions (and outputs) older than this many "
+                           "days, checked hourly (0: keep them).")
+    keep_per_schedule = Integer(0, config=True, help="Keep only the newest N finished executions of each schedule "
+                                "(0: keep all).")
+    run_scheduler = Bool(True, config=True, help="Fire schedules and dispatch queued work in this server (safe "
+                         "alongside `notebook-executor serve` on the same store: each slot fires once).")
+    share_lifetime_seconds = Float(7 * 86400.0, config=True, help="The longest (and default) life of a share link.")
+    events_interval = Float(0.25, config=True, help="Seconds between reads of the store's change feed (live updates).")
+
+    @default("output_location")
+    def _default_output_location(self):
+        return os.environ.get("NOTEBOOK_EXECUTOR_OUTPUTS", "")
+
+    def initialize_settings(self):
+        self.service = RestService(
+            store_url=self.store_url or None,
+            root_dir=self.serverapp.root_dir,
+            concurrency=self.concurrency or None,
+            output_dir=self.output_location or None,
+            default_backend=self.default_backend,
+            share_lifetime_seconds=self.share_lifetime_seconds,
+        )
+        self.serverapp.event_logger.register_event_schema(events.SCHEMA_PATH)
+        self.watcher = events.ChangeWatcher(self.service, self.serverapp.event_logger, self.events_interval, self.log)
+        self.scheduler = None
+        self._retention = None
+        self.log.info("notebook_executor: store %s, scheduler %s", self.service.executor.store_url,
+                      "on" if self.run_scheduler else "off")
+
+    def initialize_handlers(self):
+        self.handlers.extend(routes())
+
+    async def _start_jupyter_server_extension(self, serverapp):
+        self.watcher.start()
+        if self.run_scheduler:
+            self.scheduler = self.service.core.start_scheduler(False)
+        if self.retention_days > 0 or self.keep_per_schedule > 0:
+            self._retention = asyncio.get_running_loop().create_task(self._retain())
+
+    async def stop_extension(self):
+        await self.watcher.stop()
+        if self._retention:
+            self._retention.cancel()
+        if self.scheduler is not None:
+            await asyncio.to_thread(self.scheduler.stop, 10.0)
+
+    async def _retain(self):
+        while True:
+            try:
+                await asyncio.to_thread(
+                    self.service.executor._core.purge, self.retention_days or None, self.keep_per_schedule or None)
+            except Exception:
+                self.log.warning("notebook_executor: retention failed", exc_info=True)
+            await asyncio.sleep(3600)
+
+    def watcher_emit(self, **changes):
+        self.watcher.emit(**changes)
+
+    def client_config(self) -> dict:
+        """What the submit dialog needs."""
+        import json
+
+        return {
+            "backends": json.loads(self.service.core.backends()),
+            "default_backend": self.default_backend,
+            "machine_types": list(self.machine_types),
+            "accelerator_types": list(self.accelerator_types),
+            "regions": list(self.regions),
+            "container_images": list(self.container_images),
+            "default_kernel_name": self.serverapp.kernel_manager.default_kernel_name,
+            "default_output_location": self.output_location,
+            "default_time_zone": "UTC",
+            "missed_runs": ["skip", "run_once", "run_all"],
+            "share_lifetime_seconds": self.share_lifetime_seconds,
+            "imported_notebooks_dir": "imported_notebook_jobs",
+        }
+
+
+main = launch_new_instance = NotebookExecutor.launch_instance

@@ -1,0 +1,1 @@
+"""The Jupyter server extension's parts (the app is ``notebook_executor.app``)."""

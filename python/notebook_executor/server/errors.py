@@ -1,0 +1,44 @@
+"""REST errors: every failure becomes ``{"error": {"code", "message"}}`` with the status
+of its kind, decided here and nowhere else."""
+
+from __future__ import annotations
+
+from tornado.web import HTTPError
+
+from .. import errors as nx_errors
+
+
+class BadRequest(Exception):
+    """A request the handlers refuse before calling the core (bad JSON, bad query, paths)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# (exception class, HTTP status, code); the first match wins, so subclasses come first.
+_DOMAIN = (
+    (BadRequest, 400, "bad_request"),
+    (nx_errors.NotFoundError, 404, "not_found"),
+    (nx_errors.ConflictError, 409, "conflict"),
+    (nx_errors.InvalidScheduleError, 400, "invalid_schedule"),
+    (nx_errors.ParameterError, 400, "invalid_parameters"),
+    (nx_errors.NotebookFormatError, 400, "invalid_notebook"),
+    (nx_errors.KernelNotFoundError, 400, "kernel_not_found"),
+    (nx_errors.ValidationError, 400, "invalid_argument"),
+    (nx_errors.StoreError, 503, "store_unavailable"),
+)
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+               409: "conflict", 413: "too_large"}
+
+
+def classify(error: BaseException) -> tuple[int, str, str] | None:
+    """(status, code, message) of an expected error; None for a bug (a 500)."""
+    for cls, status, code in _DOMAIN:
+        if isinstance(error, cls):
+            return status, code, str(getattr(error, "message", "") or error)
+    if isinstance(error, HTTPError):
+        return error.status_code, _HTTP_CODES.get(error.status_code, "error"), error.log_message or error.reason or ""
+    return None

@@ -1,0 +1,291 @@
+"""REST handlers: parse the request, call the service, write the answer. Errors are
+turned into responses in one place (``BaseHandler.write_error``, via ``errors.classify``).
+Every route needs Jupyter's auth but the share link's page, which is public by design."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import ensure_async, url_path_join
+from tornado import web
+
+from .. import schedule_preview, notebook_parameters
+from .errors import BadRequest, classify
+from .service import page_size_of
+
+AUTH_RESOURCE = "notebook_executor"
+API = "notebook-executor/api/v1"
+SHARED = "notebook-executor/shared"
+ID = r"([0-9a-zA-Z_-]+)"
+# Results are other people's code: no script of theirs may act as the viewer in
+# JupyterLab's origin (an opaque origin: no cookies, no API calls), but plots still draw.
+RESULT_CSP = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox allow-downloads; frame-ancestors 'self'"
+
+
+class BaseHandler(ExtensionHandlerMixin, APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def service(self):
+        return self.extensionapp.service
+
+    def write_json(self, body, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body, allow_nan=False, default=str))
+
+    def body(self):
+        if not self.request.body:
+            return None
+        try:
+            return json.loads(self.request.body)
+        except ValueError as e:
+            raise BadRequest(f"the body is not JSON: {e}") from None
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc_info = kwargs.get("exc_info")
+        known = classify(exc_info[1]) if exc_info else None
+        if known:
+            status, code, message = known
+        else:
+            status, code, message = status_code, "internal" if status_code >= 500 else "error", self._reason
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": {"code": code, "message": message}}))
+
+    def log_exception(self, typ, value, tb) -> None:
+        if classify(value) is None:  # expected errors are answers, not server faults
+            super().log_exception(typ, value, tb)
+
+
+class ExecutionsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        q = self.get_query_argument
+        self.write_json(await self.service.list(q("state", None), q("schedule_id", None), page_size_of(q("page_size", None)),
+                                                q("page_token", None)))
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.write_json(await self.service.submit(self.body()), 201)
+
+
+class ExecutionHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id):
+        self.write_json(await self.service.get(id))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, id):
+        await self.service.delete(id)
+        self.extensionapp.watcher_emit(deleted_executions=[id])
+        self.set_status(204)
+        self.finish()
+
+
+class CancelHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, id):
+        self.write_json(await self.service.cancel(id))
+
+
+def write_result_page(handler: JupyterHandler, html: str, done: bool) -> None:
+    handler.set_header("Content-Type", "text/html; charset=utf-8")
+    handler.set_header("X-Content-Type-Options", "nosniff")
+    handler.set_header("Referrer-Policy", "no-referrer")
+    handler.set_header("Cache-Control", "no-store")
+    if not done:
+        handler.set_header("Refresh", "5")  # a running result's page follows the run
+    handler.finish(html)
+
+
+class ResultHandler(BaseHandler):
+    @property
+    def content_security_policy(self) -> str:
+        return RESULT_CSP
+
+    @web.authenticated
+    @authorized
+    async def get(self, id):
+        html, done = await self.service.result_html(id)
+        write_result_page(self, html, done)
+
+
+class NotebookDownloadHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id):
+        path, name = await self.service.output_notebook(id)
+        self.set_header("Content-Type", "application/x-ipynb+json")
+        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        # The run replaces it atomically: one read gives one whole version.
+        self.finish(await asyncio.to_thread(_read_bytes, path))
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class ImportHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, id):
+        self.write_json(await self.service.import_result(id, self.body()))
+
+
+class ShareHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, id):
+        base = f"{self.request.protocol}://{self.request.host}{url_path_join(self.base_url, SHARED)}/"
+        self.write_json(await self.service.share(id, self.body(), base), 201)
+
+
+class SharesHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id):
+        self.write_json(await self.service.shares(id))
+
+
+class ShareItemHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def delete(self, id, share_id):
+        await self.service.revoke_share(id, share_id)
+        self.set_status(204)
+        self.finish()
+
+
+class SharedResultHandler(ExtensionHandlerMixin, JupyterHandler):
+    """The public page of a share link: that one result and nothing else of the server."""
+
+    @property
+    def content_security_policy(self) -> str:
+        return RESULT_CSP
+
+    @allow_unauthenticated
+    async def get(self, token):
+        try:
+            html = await self.extensionapp.service.shared_result(token)
+        except Exception as e:
+            if classify(e) is None:
+                raise
+            self.set_status(404)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish("This link is not valid: it has expired, was revoked, or never existed.\n")
+            return
+        self.set_header("X-Robots-Tag", "noindex")
+        write_result_page(self, html, True)
+
+
+class SchedulesHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        q = self.get_query_argument
+        self.write_json(await self.service.list_schedules(q("state", None), page_size_of(q("page_size", None)),
+                                                          q("page_token", None)))
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.write_json(await self.service.create_schedule(self.body()), 201)
+
+
+class ScheduleHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id):
+        self.write_json(await self.service.get_schedule(id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, id):
+        self.write_json(await self.service.update_schedule(id, self.body()))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, id):
+        await self.service.delete_schedule(id)
+        self.extensionapp.watcher_emit(deleted_schedules=[id])
+        self.set_status(204)
+        self.finish()
+
+
+class RunScheduleHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, id):
+        self.write_json(await self.service.run_schedule_now(id, self.body()), 201)
+
+
+class SchedulePreviewHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        cron = self.get_query_argument("cron_schedule", None)
+        if not cron:
+            raise BadRequest("cron_schedule: required", field="cron_schedule")
+        zone = self.get_query_argument("time_zone", None) or "UTC"
+        count = self.get_query_argument("count", "5")
+        if not count.isdigit() or not 1 <= int(count) <= 50:
+            raise BadRequest("count: give 1 to 50", field="count")
+        self.write_json({"next_run_times": await asyncio.to_thread(schedule_preview, cron, zone, int(count))})
+
+
+class NotebookParametersHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        path = self.service.root.notebook(self.get_query_argument("path", None), "path")
+        self.write_json({"parameters": await asyncio.to_thread(notebook_parameters, path)})
+
+
+class EnvironmentsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
+        kernels = [{"name": name, "display_name": s["spec"].get("display_name", name), "language": s["spec"].get("language", "")}
+                   for name, s in sorted(specs.items())]
+        self.write_json({"kernels": kernels, "container_images": list(self.extensionapp.container_images)})
+
+
+class ConfigHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.write_json(self.extensionapp.client_config())
+
+
+def routes() -> list[tuple[str, type]]:
+    return [
+        (rf"{API}/executions", ExecutionsHandler),
+        (rf"{API}/executions/{ID}", ExecutionHandler),
+        (rf"{API}/executions/{ID}/cancel", CancelHandler),
+        (rf"{API}/executions/{ID}/result", ResultHandler),
+        (rf"{API}/executions/{ID}/notebook", NotebookDownloadHandler),
+        (rf"{API}/executions/{ID}/import", ImportHandler),
+        (rf"{API}/executions/{ID}/share", ShareHandler),
+        (rf"{API}/executions/{ID}/shares", SharesHandler),
+        (rf"{API}/executions/{ID}/shares/{ID}", ShareItemHandler),
+        (rf"{API}/schedules", SchedulesHandler),
+        (rf"{API}/schedules/preview", SchedulePreviewHandler),
+        (rf"{API}/schedules/{ID}", ScheduleHandler),
+        (rf"{API}/schedules/{ID}/run", RunScheduleHandler),
+        (rf"{API}/notebooks/parameters", NotebookParametersHandler),
+        (rf"{API}/environments", EnvironmentsHandler),
+        (rf"{API}/config", ConfigHandler),
+        (rf"{SHARED}/([A-Za-z0-9_-]{{20,}})", SharedResultHandler),
+    ]

@@ -1,0 +1,222 @@
+"""The server's service object: REST requests in plain data, over the Rust core. Handlers
+parse and write; this resolves paths, fills defaults and shapes records; the core does
+the work (awaitables on its own runtime: the server's event loop never blocks)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from .. import _core
+from ..executor import _SPEC_FIELDS, _SCHEDULE_FIELDS, AsyncExecutor, Execution, Schedule
+from .. import parse_parameters
+from .errors import BadRequest
+from .paths import RootDir
+
+# What a REST submission may set; the rest is the server's.
+SUBMISSION_FIELDS = frozenset(_SPEC_FIELDS) - {"schedule_id", "scheduled_time"}
+MAX_PAGE_SIZE = 1000
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _object(body: Any, what: str) -> dict:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequest(f"the {what} must be a JSON object")
+    return body
+
+
+def _parameters(value: Any) -> Any:
+    """An object, or the dialog's ``optimizer="SGD",learning_rate=0.01`` text."""
+    if isinstance(value, str):
+        return parse_parameters(value) if value.strip() else {}
+    if value is not None and not isinstance(value, dict):
+        raise BadRequest("parameters: give an object or a NAME=VALUE,... string", field="parameters")
+    return value
+
+
+def page_size_of(text: str | None) -> int:
+    if text in (None, ""):
+        return 50
+    try:
+        size = int(text)
+    except ValueError:
+        raise BadRequest(f"page_size: {text!r} is not a number", field="page_size") from None
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise BadRequest(f"page_size: give 1 to {MAX_PAGE_SIZE}", field="page_size")
+    return size
+
+
+class RestService:
+    def __init__(self, *, store_url: str | None, root_dir: str, concurrency: int | None, output_dir: str | None,
+                 default_backend: str, share_lifetime_seconds: float):
+        self.executor = AsyncExecutor(store_url, concurrency=concurrency, output_dir=output_dir)
+        self.core = _core.ServerCore(self.executor._core)
+        self.root = RootDir(root_dir)
+        self.default_backend = default_backend
+        self.share_lifetime_seconds = share_lifetime_seconds
+
+    # Records as the REST API shows them: paths in the root are relative to it.
+
+    def execution_view(self, execution: Execution | dict) -> dict:
+        out = execution if isinstance(execution, dict) else execution.to_dict()
+        out["input_notebook"] = self.root.relative(out.get("input_notebook", ""))
+        return out
+
+    def schedule_view(self, schedule: Schedule | dict) -> dict:
+        out = schedule if isinstance(schedule, dict) else schedule.to_dict()
+        template = dict(out.get("execution_template") or {})
+        if "input_notebook" in template:
+            template["input_notebook"] = self.root.relative(template["input_notebook"])
+        out["execution_template"] = template
+        return out
+
+    def _execution_fields(self, body: dict, *, partial: bool) -> dict:
+        unknown = set(body) - SUBMISSION_FIELDS
+        if unknown:
+            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))} (known: {', '.join(sorted(SUBMISSION_FIELDS))})")
+        fields = dict(body)
+        if "input_notebook" in fields:
+            fields["input_notebook"] = self.root.notebook(fields["input_notebook"])
+        elif not partial:
+            raise BadRequest("input_notebook: required (a notebook path relative to the server's root)",
+                             field="input_notebook")
+        if "parameters" in fields:
+            fields["parameters"] = _parameters(fields["parameters"])
+        location = fields.get("output_location")
+        if isinstance(location, str) and location and "://" not in location:
+            fields["output_location"] = self.root.folder(location, "output_location")
+        elif isinstance(location, str) and location.startswith("file://"):
+            fields["output_location"] = self.root.folder(location[len("file://"):], "output_location")
+        if not partial and not fields.get("backend"):
+            fields["backend"] = self.default_backend
+        return {k: v for k, v in fields.items() if v is not None}
+
+    # Executions
+
+    async def submit(self, body: Any) -> dict:
+        fields = self._execution_fields(_object(body, "submission"), partial=False)
+        input_path = fields.pop("input_notebook")
+        return self.execution_view(await self.executor.submit(input_path, **fields))
+
+    async def list(self, state: str | None, schedule_id: str | None, page_size: int, page_token: str | None) -> dict:
+        page = await self.executor.list(state=state or None, schedule_id=schedule_id or None, page_size=page_size,
+                                        page_token=page_token or None)
+        return {"executions": [self.execution_view(e) for e in page.items], "next_page_token": page.next_page_token}
+
+    async def get(self, id: str) -> dict:
+        return self.execution_view(await self.executor.get(id))
+
+    async def cancel(self, id: str) -> dict:
+        return self.execution_view(await self.executor.cancel(id))
+
+    async def delete(self, id: str) -> None:
+        await self.executor.delete(id)
+
+    async def result_html(self, id: str) -> tuple[str, bool]:
+        """(page, whether the run has ended)."""
+        html = await self.core.result_html_async(id)
+        execution = await self.executor.get(id)
+        return html, execution.done
+
+    async def output_notebook(self, id: str) -> tuple[str, str]:
+        """(path of the executed notebook, a file name for the download)."""
+        import os
+
+        from ..errors import NotFoundError
+
+        execution = await self.executor.get(id)
+        path = execution.output_notebook_uri
+        if not path or not os.path.isfile(path):
+            raise NotFoundError(f"execution {id} has no output notebook yet ({execution.state})")
+        return path, os.path.basename(path)
+
+    async def import_result(self, id: str, body: Any) -> dict:
+        dest = _object(body, "import request").get("dest_dir") or "imported_notebook_jobs"
+        real_dest = self.root.folder(dest, "dest_dir")
+        path = await self.executor.import_result(id, real_dest)
+        return {"path": self.root.relative(path)}
+
+    # Share links: the secret goes to the caller once; the store keeps its hash.
+
+    async def share(self, id: str, body: Any, link_base: str) -> dict:
+        lifetime = _object(body, "share request").get("lifetime_seconds", self.share_lifetime_seconds)
+        if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or not 0 < lifetime <= self.share_lifetime_seconds:
+            raise BadRequest(f"lifetime_seconds: give a number of seconds up to {self.share_lifetime_seconds:g}",
+                             field="lifetime_seconds")
+        token = secrets.token_urlsafe(32)  # 256 bits
+        share = json.loads(await self.core.create_share_async(id, token_hash(token), float(lifetime)))
+        share["url"] = link_base + token
+        return share
+
+    async def shares(self, id: str) -> dict:
+        return {"shares": json.loads(await self.core.list_shares_async(id))}
+
+    async def revoke_share(self, id: str, share_id: str) -> None:
+        await self.core.revoke_share_async(id, share_id)
+
+    async def shared_result(self, token: str) -> str:
+        execution = json.loads(await self.core.shared_execution_async(token_hash(token)))
+        return await self.core.result_html_async(execution["id"])
+
+    # Schedules
+
+    async def create_schedule(self, body: Any) -> dict:
+        body = _object(body, "schedule")
+        unknown = set(body) - set(_SCHEDULE_FIELDS) - {"execution_template"}
+        if unknown:
+            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        if not isinstance(body.get("cron_schedule"), str):
+            raise BadRequest("cron_schedule: required (5 fields, e.g. '0 9 * * 1-5')", field="cron_schedule")
+        template = self._execution_fields(_object(body.get("execution_template"), "execution_template"), partial=False)
+        input_path = template.pop("input_notebook")
+        schedule = await self.executor.create_schedule(
+            input_path, body["cron_schedule"], body.get("time_zone") or "UTC", display_name=body.get("display_name"),
+            missed_runs=body.get("missed_runs") or "run_once", **template)
+        return self.schedule_view(schedule)
+
+    async def list_schedules(self, state: str | None, page_size: int, page_token: str | None) -> dict:
+        page = await self.executor.list_schedules(state=state or None, page_size=page_size, page_token=page_token or None)
+        return {"schedules": [self.schedule_view(s) for s in page.items], "next_page_token": page.next_page_token}
+
+    async def get_schedule(self, id: str) -> dict:
+        return self.schedule_view(await self.executor.get_schedule(id))
+
+    async def update_schedule(self, id: str, body: Any) -> dict:
+        """Schedule fields as given; ``execution_template`` fields merge into the template;
+        ``state`` pauses or resumes."""
+        body = dict(_object(body, "schedule change"))
+        unknown = set(body) - set(_SCHEDULE_FIELDS) - {"execution_template", "state"}
+        if unknown:
+            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        state = body.pop("state", None)
+        if state not in (None, "ENABLED", "PAUSED"):
+            raise BadRequest("state: ENABLED or PAUSED", field="state")
+        changes = {k: v for k, v in body.items() if k != "execution_template"}
+        changes.update(self._execution_fields(_object(body.get("execution_template"), "execution_template"), partial=True))
+        schedule = await self.executor.update_schedule(id, **changes) if changes else await self.executor.get_schedule(id)
+        if state == "PAUSED" and schedule.state != "PAUSED":
+            schedule = await self.executor.pause_schedule(id)
+        elif state == "ENABLED" and schedule.state != "ENABLED":
+            schedule = await self.executor.resume_schedule(id)
+        return self.schedule_view(schedule)
+
+    async def delete_schedule(self, id: str) -> None:
+        await self.executor.delete_schedule(id)
+
+    async def run_schedule_now(self, id: str, body: Any) -> dict:
+        parameters = _parameters(_object(body, "run request").get("parameters"))
+        return self.execution_view(await self.executor.run_schedule_now(id, parameters=parameters))
+
+    # The change feed
+
+    async def changes_since(self, since: str, limit: int) -> tuple[list[dict], list[dict]]:
+        executions, schedules = await self.core.changes_since_async(since, limit)
+        return ([self.execution_view(e) for e in json.loads(executions)],
+                [self.schedule_view(s) for s in json.loads(schedules)])

@@ -1,0 +1,117 @@
+//! What the server shows of executions: result pages (the page a run wrote, or the
+//! notebook as far as it got), share links, and the change feed behind live updates.
+
+use super::model::{Execution, State};
+use super::Service;
+use crate::error::{Error, Result};
+use crate::notebook::Notebook;
+use crate::render::render_html;
+use crate::schedule::model::Schedule;
+use crate::store::{now_text, Share};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Changes since a point of the feed.
+pub struct Changes {
+    pub executions: Vec<Execution>,
+    pub schedules: Vec<Schedule>,
+}
+
+fn time_after(delay: Duration) -> String {
+    let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(36500));
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// What the page says above the cells while a run is not finished (or has no page).
+fn notice_of(execution: &Execution) -> Option<String> {
+    let p = &execution.progress;
+    match execution.state {
+        State::Queued | State::Preparing => Some(format!("{}: the notebook as submitted; it has not run yet.", execution.state.as_str())),
+        State::Running | State::Cancelling => {
+            Some(format!("{}: {} of {} cells done. This page shows the progress so far.", execution.state.as_str(), p.cells_done, p.cells_total))
+        }
+        State::Failed | State::Expired | State::Cancelled if !execution.state_message.is_empty() => {
+            Some(format!("{}: {}", execution.state.as_str(), execution.state_message))
+        }
+        _ => None,
+    }
+}
+
+impl Service {
+    /// The result page: the one the run wrote when it has ended; else (running, queued,
+    /// or no page) the notebook as far as it got, rendered now, with a notice.
+    pub async fn result_html(&self, id: &str) -> Result<String> {
+        let execution = self.store.get_execution(id).await?;
+        let page = PathBuf::from(&execution.output_html_uri);
+        if execution.state.is_terminal() && page.is_file() {
+            return std::fs::read_to_string(&page).map_err(|e| Error::io(&page, e));
+        }
+        let output = PathBuf::from(&execution.output_notebook_uri);
+        let source = if output.is_file() { output } else { self.staged_input(id) };
+        if !source.is_file() {
+            return Err(Error::NotFound { kind: "result of execution", id: id.to_owned() });
+        }
+        let notice = notice_of(&execution);
+        let title = execution.spec.display_name.clone();
+        // Rendering is CPU work: the other worker takes this one's tasks meanwhile.
+        tokio::task::block_in_place(|| Notebook::read(&source).map(|nb| render_html(&nb, &title, notice.as_deref())))
+    }
+
+    /// A link to the execution's result, valid for `lifetime`. The caller keeps the secret
+    /// and gives its hash.
+    pub async fn create_share(&self, execution_id: &str, token_hash: &str, lifetime: Duration) -> Result<Share> {
+        self.store.get_execution(execution_id).await?;
+        let now = now_text();
+        self.store.delete_expired_shares(&now).await?;
+        let share = Share {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            execution_id: execution_id.to_owned(),
+            create_time: now,
+            expire_time: time_after(lifetime),
+        };
+        self.store.insert_share(&share, token_hash).await?;
+        Ok(share)
+    }
+
+    /// The execution's live links.
+    pub async fn list_shares(&self, execution_id: &str) -> Result<Vec<Share>> {
+        self.store.get_execution(execution_id).await?;
+        self.store.list_shares(execution_id, &now_text()).await
+    }
+
+    pub async fn revoke_share(&self, execution_id: &str, share_id: &str) -> Result<()> {
+        if self.store.delete_share(execution_id, share_id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound { kind: "share", id: share_id.to_owned() })
+        }
+    }
+
+    /// The execution a live link shows; NotFound for a revoked, expired or unknown link.
+    pub async fn shared_execution(&self, token_hash: &str) -> Result<Execution> {
+        let gone = || Error::NotFound { kind: "share", id: String::new() };
+        let id = self.store.shared_execution_id(token_hash, &now_text()).await?.ok_or_else(gone)?;
+        self.store.get_execution(&id).await.map_err(|_| gone())
+    }
+
+    /// Executions and schedules written at or after `since` (RFC 3339), at most `limit` of
+    /// each, oldest first, with the schedules of changed executions (their latest result).
+    pub async fn changes_since(&self, since: &str, limit: i64) -> Result<Changes> {
+        let executions = self.store.executions_changed_since(since, limit).await?;
+        let mut schedules = self.store.schedules_changed_since(since, limit).await?;
+        let mut extra: Vec<&str> = executions.iter().filter_map(|e| e.spec.schedule_id.as_deref()).collect();
+        extra.sort_unstable();
+        extra.dedup();
+        for id in extra {
+            if schedules.iter().any(|s| s.id == id) {
+                continue;
+            }
+            match self.store.get_schedule(id).await {
+                Ok(schedule) => schedules.push(schedule),
+                Err(Error::NotFound { .. }) => {} // deleted: its executions stay
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Changes { executions, schedules })
+    }
+}
