@@ -26,25 +26,8 @@ ID = r"([0-9a-zA-Z_-]+)"
 RESULT_CSP = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox allow-downloads; frame-ancestors 'self'"
 
 
-class BaseHandler(ExtensionHandlerMixin, APIHandler):
-    auth_resource = AUTH_RESOURCE
-
-    @property
-    def service(self):
-        return self.extensionapp.service
-
-    def write_json(self, body, status: int = 200) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body, allow_nan=False, default=str))
-
-    def body(self):
-        if not self.request.body:
-            return None
-        try:
-            return json.loads(self.request.body)
-        except ValueError as e:
-            raise BadRequest(f"the body is not JSON: {e}") from None
+class ErrorsMixin:
+    """Every error of our routes as ``{"error": {"code", "message"}}``, status by kind."""
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc_info = kwargs.get("exc_info")
@@ -60,6 +43,37 @@ class BaseHandler(ExtensionHandlerMixin, APIHandler):
     def log_exception(self, typ, value, tb) -> None:
         if classify(value) is None:  # expected errors are answers, not server faults
             super().log_exception(typ, value, tb)
+
+
+class BaseHandler(ErrorsMixin, ExtensionHandlerMixin, APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def service(self):
+        return self.extensionapp.service
+
+    def write_json(self, body, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(body, allow_nan=False, default=str))
+
+    def body(self):
+        if not self.request.body:
+            return None
+        try:
+            return json.loads(self.request.body)
+        except ValueError as e:
+            raise BadRequest(f"the body is not JSON: {e}") from None
+
+
+class FileHandler(ErrorsMixin, ExtensionHandlerMixin, JupyterHandler):
+    """Routes a browser tab opens (a page, a download): not JSON, and an unauthenticated
+    visit goes to the login page."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def service(self):
+        return self.extensionapp.service
 
 
 class ExecutionsHandler(BaseHandler):
@@ -108,7 +122,7 @@ def write_result_page(handler: JupyterHandler, html: str, done: bool) -> None:
     handler.finish(html)
 
 
-class ResultHandler(BaseHandler):
+class ResultHandler(FileHandler):
     @property
     def content_security_policy(self) -> str:
         return RESULT_CSP
@@ -120,7 +134,7 @@ class ResultHandler(BaseHandler):
         write_result_page(self, html, done)
 
 
-class NotebookDownloadHandler(BaseHandler):
+class NotebookDownloadHandler(FileHandler):
     @web.authenticated
     @authorized
     async def get(self, id):
