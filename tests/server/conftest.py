@@ -77,5 +77,13 @@ class Api:
 
 
 @pytest.fixture
-def api(jp_fetch, root) -> Api:
+def started(jp_serverapp, jp_asyncio_loop):
+    """The server as `jupyter server` runs it: pytest-jupyter does not start the loop, so
+    the extensions' start hooks (our scheduler and change watcher) are run here."""
+    jp_asyncio_loop.run_until_complete(jp_serverapp.extension_manager.start_all_extensions())
+    return jp_serverapp
+
+
+@pytest.fixture
+def api(jp_fetch, root, started) -> Api:
     return Api(jp_fetch)
