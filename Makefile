@@ -24,8 +24,15 @@ venv: $(VENV)/.installed ## Create the Python environment with the pinned tools
 develop: venv ## Build the Rust core (release) into the environment
 	$(VENV)/bin/maturin develop --release --quiet
 
+# Jupyter refuses to run as root unless told.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 .PHONY: run
-run: develop ## The main job: run the example notebook with parameters
+run: develop ## The main job: JupyterLab with the extension (local backend, SQLite store) on examples/
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=examples $(LAB_ARGS)
+
+.PHONY: example
+example: develop ## Run the example notebook with parameters from the command line
 	$(VENV)/bin/notebook-executor run examples/analysis.ipynb examples/analysis.out.ipynb -p learning_rate 0.01 -p optimizer SGD
 
 .PHONY: test-rust
@@ -33,8 +40,9 @@ test-rust: venv ## Rust unit tests (a real ipykernel from the environment for th
 	cargo test --quiet
 
 .PHONY: test-python
-test-python: develop ## Python tests against a real ipykernel
-	$(PY) -m pytest -q tests
+test-python: develop ## Python tests against a real ipykernel (the server's with a real Jupyter server)
+	$(PY) -m pytest -q tests --ignore=tests/server
+	$(PY) -m pytest -q -p pytest_jupyter.jupyter_server tests/server
 
 .PHONY: test
 test: test-rust test-python ## Every test
