@@ -140,3 +140,32 @@ class ExecutorCore:
     def resume_schedule_async(self, id: str) -> Any: ...
     def run_schedule_now_async(self, id: str, parameters_json: str | None = None) -> Any: ...
     def delete_schedule_async(self, id: str) -> Any: ...
+
+class SchedulerTask:
+    """The scheduler and dispatcher running on the module's runtime (``ServerCore.start_scheduler``)."""
+
+    @property
+    def running(self) -> bool: ...
+    def stop(self, timeout: float = 10.0) -> None:
+        """Asks it to stop after its current firing transaction; waits up to ``timeout`` seconds."""
+
+class ServerCore:
+    """What the Jupyter server extension needs beyond the Python API, over the same service
+    as ``core``. Methods ending in ``_async`` return asyncio awaitables."""
+
+    def __init__(self, core: ExecutorCore) -> None: ...
+    def start_scheduler(self, log: bool = False) -> SchedulerTask:
+        """Fires schedules and dispatches queued work in the background until stopped."""
+    def backends(self) -> str:
+        """JSON list of each backend's capabilities (name, machine/accelerator types, regions, output schemes)."""
+    def result_html_async(self, id: str) -> Any:
+        """The result page (HTML): the run's own once it ended, else the notebook as far as it got, with a notice."""
+    def create_share_async(self, execution_id: str, token_hash: str, lifetime_seconds: float) -> Any:
+        """Records a share link (the caller keeps the secret); JSON {id, execution_id, create_time, expire_time}."""
+    def list_shares_async(self, execution_id: str) -> Any:
+        """JSON list of the execution's live links."""
+    def revoke_share_async(self, execution_id: str, share_id: str) -> Any: ...
+    def shared_execution_async(self, token_hash: str) -> Any:
+        """The execution (JSON) a live link shows; raises NotFoundError for revoked, expired or unknown links."""
+    def changes_since_async(self, since: str, limit: int = 500) -> Any:
+        """(executions JSON, schedules JSON) written at or after ``since`` (RFC 3339), oldest first."""
