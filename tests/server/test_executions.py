@@ -163,3 +163,18 @@ async def test_environments_config_preview_and_parameters(api):
     assert [(p["name"], p["default"]) for p in params["parameters"]] == [("alpha", 1)]
     status, err = await api("GET", "notebooks", "parameters", params={"path": "missing.ipynb"})
     assert status == 400
+
+
+async def test_errors_name_the_field_they_are_about(api):
+    for body, field in [({}, "input_notebook"), ({"input_notebook": "nope.ipynb"}, "input_notebook"),
+                        ({"input_notebook": "quick.ipynb", "backend": "mainframe"}, "backend"),
+                        ({"input_notebook": "quick.ipynb", "kernel_name": "cobol"}, "kernel_name"),
+                        ({"input_notebook": "params.ipynb", "parameters": "alpha=[1,"}, "parameters"),
+                        ({"input_notebook": "quick.ipynb", "output_location": "../out"}, "output_location")]:
+        status, err = await api("POST", "executions", body=body)
+        assert status == 400 and err["error"].get("field") == field, (body, err)
+    status, err = await api("POST", "schedules", body={"cron_schedule": "0 9 * *",
+                                                       "execution_template": {"input_notebook": "quick.ipynb"}})
+    assert err["error"]["field"] == "cron_schedule"
+    status, err = await api("GET", "schedules", "preview", params={"cron_schedule": "0 9 * * *", "time_zone": "Nowhere/X"})
+    assert err["error"]["field"] == "time_zone"

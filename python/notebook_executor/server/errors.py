@@ -34,11 +34,26 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                409: "conflict", 413: "too_large"}
 
 
-def classify(error: BaseException) -> tuple[int, str, str] | None:
-    """(status, code, message) of an expected error; None for a bug (a 500)."""
+def field_of(error: BaseException) -> str | None:
+    """The request field an error is about, so that a form can show it next to that field."""
+    if isinstance(error, nx_errors.ParameterError):
+        return "parameters"
+    if isinstance(error, nx_errors.KernelNotFoundError):
+        return "kernel_name"
+    field = getattr(error, "field", None)
+    return field or None
+
+
+def classify(error: BaseException) -> dict | None:
+    """``{"status", "code", "message", "field"?}`` of an expected error; None for a bug (a 500)."""
     for cls, status, code in _DOMAIN:
         if isinstance(error, cls):
-            return status, code, str(getattr(error, "message", "") or error)
+            out = {"status": status, "code": code, "message": str(getattr(error, "message", "") or error)}
+            field = field_of(error)
+            if field:
+                out["field"] = field
+            return out
     if isinstance(error, HTTPError):
-        return error.status_code, _HTTP_CODES.get(error.status_code, "error"), error.log_message or error.reason or ""
+        return {"status": error.status_code, "code": _HTTP_CODES.get(error.status_code, "error"),
+                "message": error.log_message or error.reason or ""}
     return None

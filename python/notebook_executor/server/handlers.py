@@ -31,14 +31,12 @@ class ErrorsMixin:
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc_info = kwargs.get("exc_info")
-        known = classify(exc_info[1]) if exc_info else None
-        if known:
-            status, code, message = known
-        else:
-            status, code, message = status_code, "internal" if status_code >= 500 else "error", self._reason
-        self.set_status(status)
+        error = classify(exc_info[1]) if exc_info else None
+        if error is None:
+            error = {"status": status_code, "code": "internal" if status_code >= 500 else "error", "message": self._reason}
+        self.set_status(error.pop("status"))
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": {"code": code, "message": message}}))
+        self.finish(json.dumps({"error": error}))
 
     def log_exception(self, typ, value, tb) -> None:
         if classify(value) is None:  # expected errors are answers, not server faults
