@@ -1,0 +1,295 @@
+// The REST client of the server extension (python/notebook_executor/openapi.yaml), over
+// JupyterLab's ServerConnection settings (base URL, token, XSRF).
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+export type ExecutionState =
+  | 'QUEUED'
+  | 'PREPARING'
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'CANCELLING'
+  | 'CANCELLED'
+  | 'EXPIRED';
+
+export interface IProgress {
+  cells_total: number;
+  cells_done: number;
+  current_cell: number | null;
+}
+
+/** The fields a submission sets (SPEC's Execution fields). */
+export interface ISubmission {
+  input_notebook: string;
+  display_name?: string;
+  parameters?: Record<string, unknown> | string;
+  kernel_name?: string;
+  environment?: string;
+  backend?: string;
+  machine_type?: string;
+  accelerator_type?: string;
+  accelerator_count?: number;
+  region?: string;
+  output_location?: string;
+  service_account?: string;
+  network?: string;
+  labels?: Record<string, string>;
+  timeout_seconds?: number | null;
+  cell_timeout_seconds?: number | null;
+}
+
+export interface IExecution extends Required<Omit<ISubmission, 'parameters' | 'timeout_seconds' | 'cell_timeout_seconds'>> {
+  id: string;
+  parameters: Record<string, unknown>;
+  timeout_seconds: number | null;
+  cell_timeout_seconds: number | null;
+  state: ExecutionState;
+  state_message: string;
+  schedule_id: string | null;
+  scheduled_time: string | null;
+  create_time: string;
+  start_time: string | null;
+  end_time: string | null;
+  update_time: string;
+  progress: IProgress;
+  output_notebook_uri: string;
+  output_html_uri: string;
+}
+
+export type MissedRuns = 'skip' | 'run_once' | 'run_all';
+
+export interface ISchedule {
+  id: string;
+  display_name: string;
+  cron_schedule: string;
+  time_zone: string;
+  state: 'ENABLED' | 'PAUSED';
+  missed_runs: MissedRuns;
+  execution_template: Partial<IExecution>;
+  create_time: string;
+  update_time: string;
+  next_run_time: string | null;
+  last_execution: { id: string; state: ExecutionState } | null;
+}
+
+export interface IScheduleFields {
+  display_name?: string;
+  cron_schedule: string;
+  time_zone?: string;
+  missed_runs?: MissedRuns;
+  execution_template: ISubmission;
+}
+
+export interface IShare {
+  id: string;
+  execution_id: string;
+  create_time: string;
+  expire_time: string;
+  url?: string;
+}
+
+export interface IBackend {
+  name: string;
+  machine_types: string[];
+  accelerator_types: string[];
+  regions: string[];
+  output_schemes: string[];
+}
+
+export interface IConfig {
+  backends: IBackend[];
+  default_backend: string;
+  machine_types: string[];
+  accelerator_types: string[];
+  regions: string[];
+  container_images: string[];
+  default_kernel_name: string;
+  default_output_location: string;
+  missed_runs: MissedRuns[];
+  share_lifetime_seconds: number;
+  imported_notebooks_dir: string;
+}
+
+export interface IKernel {
+  name: string;
+  display_name: string;
+  language: string;
+}
+
+export interface INotebookParameter {
+  name: string;
+  type: string;
+  default: unknown;
+  source: string;
+  help: string;
+}
+
+export interface IPage<T> {
+  items: T[];
+  next_page_token: string | null;
+}
+
+/** An error answer of the API: its status, code, message and, when known, the field. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string
+  ) {
+    super(message);
+  }
+}
+
+export const API_PATH = 'notebook-executor/api/v1';
+
+export class ExecutorClient {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  /** The absolute URL of an API path (for links a browser tab opens). */
+  url(...parts: string[]): string {
+    return URLExt.join(this.settings.baseUrl, API_PATH, ...parts.map(encodeURIComponent));
+  }
+
+  private async request<T>(method: string, parts: string[], body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
+    let url = this.url(...parts);
+    const params = Object.entries(query ?? {}).filter(([, v]) => v !== undefined && v !== '') as [string, string][];
+    if (params.length) {
+      url += '?' + new URLSearchParams(params).toString();
+    }
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(url, init, this.settings);
+    } catch (e) {
+      throw new ApiError(0, 'network', `The server cannot be reached: ${(e as Error).message}`);
+    }
+    if (response.status === 204) {
+      return undefined as T;
+    }
+    const text = await response.text();
+    let data: any = undefined;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!response.ok) {
+      const error = data?.error;
+      throw new ApiError(response.status, error?.code ?? 'error', error?.message || response.statusText || `HTTP ${response.status}`, error?.field);
+    }
+    return data as T;
+  }
+
+  config(): Promise<IConfig> {
+    return this.request('GET', ['config']);
+  }
+
+  async environments(): Promise<{ kernels: IKernel[]; container_images: string[] }> {
+    return this.request('GET', ['environments']);
+  }
+
+  async notebookParameters(path: string): Promise<INotebookParameter[]> {
+    return (await this.request<{ parameters: INotebookParameter[] }>('GET', ['notebooks', 'parameters'], undefined, { path })).parameters;
+  }
+
+  async schedulePreview(cron: string, timeZone: string, count = 3): Promise<string[]> {
+    const r = await this.request<{ next_run_times: string[] }>('GET', ['schedules', 'preview'], undefined, {
+      cron_schedule: cron,
+      time_zone: timeZone,
+      count: String(count)
+    });
+    return r.next_run_times;
+  }
+
+  submit(fields: ISubmission): Promise<IExecution> {
+    return this.request('POST', ['executions'], fields);
+  }
+
+  async listExecutions(query: { state?: string; schedule_id?: string; page_size?: number; page_token?: string | null }): Promise<IPage<IExecution>> {
+    const r = await this.request<{ executions: IExecution[]; next_page_token: string | null }>('GET', ['executions'], undefined, {
+      state: query.state,
+      schedule_id: query.schedule_id,
+      page_size: query.page_size ? String(query.page_size) : undefined,
+      page_token: query.page_token ?? undefined
+    });
+    return { items: r.executions, next_page_token: r.next_page_token };
+  }
+
+  getExecution(id: string): Promise<IExecution> {
+    return this.request('GET', ['executions', id]);
+  }
+
+  cancel(id: string): Promise<IExecution> {
+    return this.request('POST', ['executions', id, 'cancel'], {});
+  }
+
+  deleteExecution(id: string): Promise<void> {
+    return this.request('DELETE', ['executions', id]);
+  }
+
+  async importResult(id: string, destDir?: string): Promise<string> {
+    return (await this.request<{ path: string }>('POST', ['executions', id, 'import'], destDir ? { dest_dir: destDir } : {})).path;
+  }
+
+  share(id: string, lifetimeSeconds?: number): Promise<IShare> {
+    return this.request('POST', ['executions', id, 'share'], lifetimeSeconds ? { lifetime_seconds: lifetimeSeconds } : {});
+  }
+
+  async shares(id: string): Promise<IShare[]> {
+    return (await this.request<{ shares: IShare[] }>('GET', ['executions', id, 'shares'])).shares;
+  }
+
+  revokeShare(id: string, shareId: string): Promise<void> {
+    return this.request('DELETE', ['executions', id, 'shares', shareId]);
+  }
+
+  resultUrl(id: string): string {
+    return this.url('executions', id, 'result');
+  }
+
+  createSchedule(fields: IScheduleFields): Promise<ISchedule> {
+    return this.request('POST', ['schedules'], fields);
+  }
+
+  async listSchedules(query: { state?: string; page_size?: number; page_token?: string | null }): Promise<IPage<ISchedule>> {
+    const r = await this.request<{ schedules: ISchedule[]; next_page_token: string | null }>('GET', ['schedules'], undefined, {
+      state: query.state,
+      page_size: query.page_size ? String(query.page_size) : undefined,
+      page_token: query.page_token ?? undefined
+    });
+    return { items: r.schedules, next_page_token: r.next_page_token };
+  }
+
+  getSchedule(id: string): Promise<ISchedule> {
+    return this.request('GET', ['schedules', id]);
+  }
+
+  updateSchedule(id: string, changes: Partial<IScheduleFields> & { state?: 'ENABLED' | 'PAUSED' }): Promise<ISchedule> {
+    return this.request('PATCH', ['schedules', id], changes);
+  }
+
+  deleteSchedule(id: string): Promise<void> {
+    return this.request('DELETE', ['schedules', id]);
+  }
+
+  runScheduleNow(id: string, parameters?: Record<string, unknown> | string): Promise<IExecution> {
+    return this.request('POST', ['schedules', id, 'run'], parameters !== undefined ? { parameters } : {});
+  }
+}
+
+/** The schema of the server's change events (see the server's event_schemas). */
+export const CHANGE_SCHEMA_ID = 'https://events.jupyter.org/notebook_executor/change/v1';
+
+export interface IChangeEvent {
+  executions: IExecution[];
+  schedules: ISchedule[];
+  deleted_executions: string[];
+  deleted_schedules: string[];
+}
