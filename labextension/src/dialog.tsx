@@ -594,7 +594,7 @@ export async function openSubmitDialog(options: ISubmitOptions): Promise<SubmitR
       kernels={environments.kernels}
       onDone={r => {
         result = r;
-        dialog.resolve();
+        dialog.reject(); // closes it: the result is ours, not a button's
       }}
       onCancel={() => dialog.reject()}
     />

@@ -87,3 +87,12 @@ async def test_the_in_process_scheduler_fires(api):
     assert dt.datetime.fromisoformat(fired["create_time"].replace("Z", "+00:00")) >= \
         dt.datetime.fromisoformat(s["next_run_time"].replace("Z", "+00:00"))
     await api.wait_done(fired["id"])
+
+
+async def test_names_in_the_schedule_and_its_template(api):
+    both = await _create(api, display_name="nightly",
+                         execution_template={"input_notebook": "quick.ipynb", "display_name": "run name"})
+    assert both["display_name"] == "nightly"
+    only_template = await _create(api, display_name=None,
+                                  execution_template={"input_notebook": "quick.ipynb", "display_name": "from template"})
+    assert only_template["display_name"] == "from template"

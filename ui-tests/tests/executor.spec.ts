@@ -169,7 +169,7 @@ test.describe('Notebook Executor', () => {
     await openDialogFromToolbar(page, nb);
     await dialog(page).getByText('Advanced options').click();
     await page.screenshot({ path: path.join(SHOTS, 'dialog-dark.png') });
-    await dialog(page).getByRole('button', { name: 'Cancel' }).click();
+    await dialog(page).locator('.nx-Footer').getByRole('button', { name: 'Cancel' }).click();
     await openPanel(page, 'Executions');
     await page.screenshot({ path: path.join(SHOTS, 'executions-dark.png') });
     await openPanel(page, 'Schedules');

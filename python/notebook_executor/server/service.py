@@ -176,8 +176,11 @@ class RestService:
             raise BadRequest("cron_schedule: required (5 fields, e.g. '0 9 * * 1-5')", field="cron_schedule")
         template = self._execution_fields(_object(body.get("execution_template"), "execution_template"), partial=False)
         input_path = template.pop("input_notebook")
+        # One name for the schedule and its runs: the schedule's, else the template's.
+        display_name = body.get("display_name") or template.pop("display_name", None)
+        template.pop("display_name", None)
         schedule = await self.executor.create_schedule(
-            input_path, body["cron_schedule"], body.get("time_zone") or "UTC", display_name=body.get("display_name"),
+            input_path, body["cron_schedule"], body.get("time_zone") or "UTC", display_name=display_name,
             missed_runs=body.get("missed_runs") or "run_once", **template)
         return self.schedule_view(schedule)
 
