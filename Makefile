@@ -20,8 +20,27 @@ $(VENV)/.installed: requirements-dev.txt
 .PHONY: venv
 venv: $(VENV)/.installed ## Create the Python environment with the pinned tools
 
+# The JupyterLab extension: npm packages from the lockfiles, built into wheel-data/ (which
+# the wheel and `maturin develop` install under share/jupyter/labextensions/).
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+LABEXT_OUT := wheel-data/data/share/jupyter/labextensions/notebook-executor
+LABEXT_SOURCES := $(shell find labextension/src labextension/style labextension/schema -type f) \
+	labextension/package.json labextension/tsconfig.json labextension/install.json
+
+labextension/node_modules/.package-lock.json: labextension/package-lock.json
+	cd labextension && $(NPM_CI)
+
+ui-tests/node_modules/.package-lock.json: ui-tests/package-lock.json
+	cd ui-tests && $(NPM_CI)
+
+$(LABEXT_OUT)/package.json: labextension/node_modules/.package-lock.json $(LABEXT_SOURCES)
+	cd labextension && npm run build:prod
+
+.PHONY: frontend
+frontend: $(LABEXT_OUT)/package.json ## Build the JupyterLab extension (TypeScript, @jupyter/builder)
+
 .PHONY: develop
-develop: venv ## Build the Rust core (release) into the environment
+develop: venv frontend ## Build the Rust core (release) and install it with the extension into the environment
 	$(VENV)/bin/maturin develop --release --quiet
 
 # Jupyter refuses to run as root unless told.
@@ -44,8 +63,16 @@ test-python: develop ## Python tests against a real ipykernel (the server's with
 	$(PY) -m pytest -q tests --ignore=tests/server
 	$(PY) -m pytest -q -p pytest_jupyter.jupyter_server tests/server
 
+.PHONY: test-frontend
+test-frontend: labextension/node_modules/.package-lock.json ## Unit tests of the frontend's logic (jest)
+	cd labextension && npm test -- --silent
+
+.PHONY: test-ui
+test-ui: develop ui-tests/node_modules/.package-lock.json ## Browser tests: JupyterLab in Debian's Chromium (galata)
+	cd ui-tests && CI=1 npx playwright test
+
 .PHONY: test
-test: test-rust test-python ## Every test
+test: test-rust test-frontend test-python test-ui ## Every test
 
 .PHONY: bench
 bench: develop ## Benchmarks against papermill and nbclient (figures for the README)
