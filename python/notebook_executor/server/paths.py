@@ -4,6 +4,7 @@ that leads out of it is refused."""
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 
@@ -44,9 +45,18 @@ class RootDir:
 
     def relative(self, path: str) -> str:
         """``path`` as the UI names it (relative to the root, '/'-separated) when it is in
-        the root; else unchanged."""
+        the root; else unchanged. A string check first: paths from REST submissions were
+        stored resolved (this runs for every row of every listing)."""
         if not path or not os.path.isabs(path):
             return path
+        prefix = self.real + os.sep
+        if path.startswith(prefix):
+            return path[len(prefix):].replace(os.sep, "/")
+        return self._relative_resolved(path)
+
+    @functools.lru_cache(maxsize=4096)
+    def _relative_resolved(self, path: str) -> str:
+        # Paths from the CLI or the Python API are absolute but may go through symlinks.
         real = os.path.realpath(path)
         if real == self.real or os.path.commonpath([real, self.real]) != self.real:
             return path

@@ -57,7 +57,8 @@ class RestService:
     def __init__(self, *, store_url: str | None, root_dir: str, concurrency: int | None, output_dir: str | None,
                  default_backend: str, share_lifetime_seconds: float):
         self.executor = AsyncExecutor(store_url, concurrency=concurrency, output_dir=output_dir)
-        self.core = _core.ServerCore(self.executor._core)
+        self._raw = self.executor._core
+        self.core = _core.ServerCore(self._raw)
         self.root = RootDir(root_dir)
         self.default_backend = default_backend
         self.share_lifetime_seconds = share_lifetime_seconds
@@ -105,13 +106,15 @@ class RestService:
         input_path = fields.pop("input_notebook")
         return self.execution_view(await self.executor.submit(input_path, **fields))
 
+    # Listing and getting are the hot routes: the core's JSON records go out as they are
+    # (the same fields as Execution.to_dict), without building Python objects.
+
     async def list(self, state: str | None, schedule_id: str | None, page_size: int, page_token: str | None) -> dict:
-        page = await self.executor.list(state=state or None, schedule_id=schedule_id or None, page_size=page_size,
-                                        page_token=page_token or None)
-        return {"executions": [self.execution_view(e) for e in page.items], "next_page_token": page.next_page_token}
+        items, token = await self._raw.list_async(state or None, schedule_id or None, page_size, page_token or None)
+        return {"executions": [self.execution_view(e) for e in json.loads(items)], "next_page_token": token}
 
     async def get(self, id: str) -> dict:
-        return self.execution_view(await self.executor.get(id))
+        return self.execution_view(json.loads(await self._raw.get_async(id)))
 
     async def cancel(self, id: str) -> dict:
         return self.execution_view(await self.executor.cancel(id))
@@ -185,8 +188,8 @@ class RestService:
         return self.schedule_view(schedule)
 
     async def list_schedules(self, state: str | None, page_size: int, page_token: str | None) -> dict:
-        page = await self.executor.list_schedules(state=state or None, page_size=page_size, page_token=page_token or None)
-        return {"schedules": [self.schedule_view(s) for s in page.items], "next_page_token": page.next_page_token}
+        items, token = await self._raw.list_schedules_async(state or None, page_size, page_token or None)
+        return {"schedules": [self.schedule_view(s) for s in json.loads(items)], "next_page_token": token}
 
     async def get_schedule(self, id: str) -> dict:
         return self.schedule_view(await self.executor.get_schedule(id))
