@@ -79,6 +79,7 @@ bench: develop ## Benchmarks against papermill and nbclient (figures for the REA
 	$(PY) bench/run.py
 	$(PY) bench/service.py
 	$(PY) bench/schedules.py
+	$(PY) bench/rest.py
 
 .PHONY: fmt
 fmt: ## Format the Rust code
