@@ -178,3 +178,10 @@ async def test_errors_name_the_field_they_are_about(api):
     assert err["error"]["field"] == "cron_schedule"
     status, err = await api("GET", "schedules", "preview", params={"cron_schedule": "0 9 * * *", "time_zone": "Nowhere/X"})
     assert err["error"]["field"] == "time_zone"
+
+
+async def test_action_bodies_refuse_unknown_fields(api):
+    e = await api.wait_done((await api.ok("POST", "executions", body={"input_notebook": "quick.ipynb"}, expect=201))["id"])
+    for path, body in [(("import",), {"dest": "x"}), (("share",), {"lifetime": 5})]:
+        status, err = await api("POST", "executions", e["id"], *path, body=body)
+        assert status == 400 and "unknown fields" in err["error"]["message"], (path, err)

@@ -33,7 +33,9 @@ class ErrorsMixin:
         exc_info = kwargs.get("exc_info")
         error = classify(exc_info[1]) if exc_info else None
         if error is None:
-            error = {"status": status_code, "code": "internal" if status_code >= 500 else "error", "message": self._reason}
+            error = {"status": status_code, "code": "internal" if status_code >= 500 else "error"}
+        # Jupyter's auth raises bare 403s: say at least what the status says.
+        error["message"] = error.get("message") or self._reason
         self.set_status(error.pop("status"))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"error": error}))
@@ -251,7 +253,7 @@ class SchedulePreviewHandler(BaseHandler):
             raise BadRequest("cron_schedule: required", field="cron_schedule")
         zone = self.get_query_argument("time_zone", None) or "UTC"
         count = self.get_query_argument("count", "5")
-        if not count.isdigit() or not 1 <= int(count) <= 50:
+        if not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= 50:
             raise BadRequest("count: give 1 to 50", field="count")
         self.write_json({"next_run_times": await asyncio.to_thread(schedule_preview, cron, zone, int(count))})
 

@@ -39,7 +39,11 @@ class RootDir:
     def folder(self, path: object, field: str) -> str:
         """A folder inside the root (it may not exist yet; then it is created when used)."""
         real = self.resolve(path, field)
-        if os.path.exists(real) and not os.path.isdir(real):
+        # The folder, or the nearest part of it that exists, must be a folder.
+        existing = real
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
             raise BadRequest(f"{field}: {path!r} is a file, not a folder", field=field)
         return real
 

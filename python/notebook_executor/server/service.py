@@ -24,11 +24,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _object(body: Any, what: str) -> dict:
+def _object(body: Any, what: str, known: frozenset[str] | None = None) -> dict:
     if body is None:
         return {}
     if not isinstance(body, dict):
         raise BadRequest(f"the {what} must be a JSON object")
+    unknown = set(body) - known if known is not None else set()
+    if unknown:
+        raise BadRequest(f"unknown fields in the {what}: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
     return body
 
 
@@ -141,7 +144,7 @@ class RestService:
         return path, os.path.basename(path)
 
     async def import_result(self, id: str, body: Any) -> dict:
-        dest = _object(body, "import request").get("dest_dir") or "imported_notebook_jobs"
+        dest = _object(body, "import request", frozenset({"dest_dir"})).get("dest_dir") or "imported_notebook_jobs"
         real_dest = self.root.folder(dest, "dest_dir")
         path = await self.executor.import_result(id, real_dest)
         return {"path": self.root.relative(path)}
@@ -149,7 +152,8 @@ class RestService:
     # Share links: the secret goes to the caller once; the store keeps its hash.
 
     async def share(self, id: str, body: Any, link_base: str) -> dict:
-        lifetime = _object(body, "share request").get("lifetime_seconds", self.share_lifetime_seconds)
+        lifetime = _object(body, "share request", frozenset({"lifetime_seconds"})).get(
+            "lifetime_seconds", self.share_lifetime_seconds)
         if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or not 0 < lifetime <= self.share_lifetime_seconds:
             raise BadRequest(f"lifetime_seconds: give a number of seconds up to {self.share_lifetime_seconds:g}",
                              field="lifetime_seconds")
@@ -205,7 +209,10 @@ class RestService:
         if state not in (None, "ENABLED", "PAUSED"):
             raise BadRequest("state: ENABLED or PAUSED", field="state")
         changes = {k: v for k, v in body.items() if k != "execution_template"}
-        changes.update(self._execution_fields(_object(body.get("execution_template"), "execution_template"), partial=True))
+        template = self._execution_fields(_object(body.get("execution_template"), "execution_template"), partial=True)
+        # The runs are named after the schedule: a template name does not rename it.
+        template.pop("display_name", None)
+        changes.update(template)
         schedule = await self.executor.update_schedule(id, **changes) if changes else await self.executor.get_schedule(id)
         if state == "PAUSED" and schedule.state != "PAUSED":
             schedule = await self.executor.pause_schedule(id)
@@ -217,7 +224,7 @@ class RestService:
         await self.executor.delete_schedule(id)
 
     async def run_schedule_now(self, id: str, body: Any) -> dict:
-        parameters = _parameters(_object(body, "run request").get("parameters"))
+        parameters = _parameters(_object(body, "run request", frozenset({"parameters"})).get("parameters"))
         return self.execution_view(await self.executor.run_schedule_now(id, parameters=parameters))
 
     # The change feed
