@@ -126,6 +126,12 @@ export interface INotebookParameter {
   help: string;
 }
 
+export interface IListQuery {
+  state?: string;
+  page_size?: number;
+  page_token?: string | null;
+}
+
 export interface IPage<T> {
   items: T[];
   next_page_token: string | null;
@@ -212,14 +218,19 @@ export class ExecutorClient {
     return this.request('POST', ['executions'], fields);
   }
 
-  async listExecutions(query: { state?: string; schedule_id?: string; page_size?: number; page_token?: string | null }): Promise<IPage<IExecution>> {
-    const r = await this.request<{ executions: IExecution[]; next_page_token: string | null }>('GET', ['executions'], undefined, {
-      state: query.state,
-      schedule_id: query.schedule_id,
-      page_size: query.page_size ? String(query.page_size) : undefined,
-      page_token: query.page_token ?? undefined
+  /** A page of a collection: `key` names the items in the answer. */
+  private async page<T>(collection: 'executions' | 'schedules', query: IListQuery): Promise<IPage<T>> {
+    const { page_size, page_token, ...filters } = query;
+    const r = await this.request<Record<string, unknown>>('GET', [collection], undefined, {
+      ...filters,
+      page_size: page_size ? String(page_size) : undefined,
+      page_token: page_token ?? undefined
     });
-    return { items: r.executions, next_page_token: r.next_page_token };
+    return { items: r[collection] as T[], next_page_token: (r.next_page_token as string | null) ?? null };
+  }
+
+  listExecutions(query: IListQuery & { schedule_id?: string }): Promise<IPage<IExecution>> {
+    return this.page('executions', query);
   }
 
   getExecution(id: string): Promise<IExecution> {
@@ -258,13 +269,8 @@ export class ExecutorClient {
     return this.request('POST', ['schedules'], fields);
   }
 
-  async listSchedules(query: { state?: string; page_size?: number; page_token?: string | null }): Promise<IPage<ISchedule>> {
-    const r = await this.request<{ schedules: ISchedule[]; next_page_token: string | null }>('GET', ['schedules'], undefined, {
-      state: query.state,
-      page_size: query.page_size ? String(query.page_size) : undefined,
-      page_token: query.page_token ?? undefined
-    });
-    return { items: r.schedules, next_page_token: r.next_page_token };
+  listSchedules(query: IListQuery): Promise<IPage<ISchedule>> {
+    return this.page('schedules', query);
   }
 
   getSchedule(id: string): Promise<ISchedule> {

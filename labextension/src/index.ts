@@ -49,6 +49,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       void showErrorMessage(title, message(e));
     };
 
+    const confirmDelete = async (title: string, body: string): Promise<boolean> => {
+      const answer = await showDialog({ title, body, buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete') })] });
+      return answer.button.accept;
+    };
+
     const afterSubmit = (result: SubmitResult | null) => {
       if (!result) {
         return;
@@ -105,12 +110,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       },
       deleteExecution: async (e: IExecution) => {
-        const answer = await showDialog({
-          title: trans.__('Delete execution'),
-          body: trans.__('Delete "%1" and its result files?', e.display_name),
-          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete') })]
-        });
-        if (!answer.button.accept) {
+        if (!(await confirmDelete(trans.__('Delete execution'), trans.__('Delete "%1" and its result files?', e.display_name)))) {
           return;
         }
         try {
@@ -161,12 +161,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       },
       deleteSchedule: async (s: ISchedule) => {
-        const answer = await showDialog({
-          title: trans.__('Delete schedule'),
-          body: trans.__('Delete the schedule "%1"? Its executions are kept.', s.display_name),
-          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete') })]
-        });
-        if (!answer.button.accept) {
+        if (!(await confirmDelete(trans.__('Delete schedule'), trans.__('Delete the schedule "%1"? Its executions are kept.', s.display_name)))) {
           return;
         }
         try {

@@ -6,7 +6,7 @@ import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 import { IExecution, ISchedule } from './api';
 import { describeCron } from './cron';
-import { ExecutorModel } from './model';
+import { ExecutorModel, ListModel } from './model';
 import { ALL_STATES, executionDuration, formatTime, isTerminal, progressFraction, stateLabel, stateTone } from './states';
 
 export interface IPanelActions {
@@ -63,6 +63,28 @@ function Action(props: { label: string; onClick: () => void; disabled?: boolean 
   );
 }
 
+/** A list's error, shown (never silent). */
+function ListError(props: { list: Pick<ListModel<never>, 'error'> }): JSX.Element | null {
+  return props.list.error ? (
+    <div className="nx-Error" role="alert">
+      {props.list.error}
+    </div>
+  ) : null;
+}
+
+/** Loading, or the next page (keyset paging: fast at any depth). */
+function ListFooter(props: { list: Pick<ListModel<never>, 'loading' | 'nextPageToken'>; more: () => Promise<void>; __: TranslationBundle['__'] }): JSX.Element | null {
+  const { list, __ } = props;
+  if (list.loading) {
+    return <div className="nx-Loading">{__('Loading…')}</div>;
+  }
+  return list.nextPageToken ? (
+    <button type="button" className="jp-mod-styled nx-More" onClick={() => void props.more()}>
+      {__('Load more')}
+    </button>
+  ) : null;
+}
+
 function Executions(props: { model: ExecutorModel; actions: IPanelActions; state: PanelState; __: TranslationBundle['__'] }): JSX.Element {
   const { model, actions, __ } = props;
   const list = model.executions;
@@ -102,11 +124,7 @@ function Executions(props: { model: ExecutorModel; actions: IPanelActions; state
           {__('Refresh')}
         </button>
       </div>
-      {list.error && (
-        <div className="nx-Error" role="alert">
-          {list.error}
-        </div>
-      )}
+      <ListError list={list} />
       {!list.loading && !list.error && list.items.length === 0 && (
         <div className="nx-Empty">
           {model.stateFilter || model.scheduleFilter
@@ -138,12 +156,7 @@ function Executions(props: { model: ExecutorModel; actions: IPanelActions; state
           </li>
         ))}
       </ul>
-      {list.loading && <div className="nx-Loading">{__('Loading…')}</div>}
-      {list.nextPageToken && !list.loading && (
-        <button type="button" className="jp-mod-styled nx-More" onClick={() => void model.moreExecutions()}>
-          {__('Load more')}
-        </button>
-      )}
+      <ListFooter list={list} more={() => model.moreExecutions()} __={__} />
     </div>
   );
 }
@@ -158,11 +171,7 @@ function Schedules(props: { model: ExecutorModel; actions: IPanelActions; onExec
           {__('Refresh')}
         </button>
       </div>
-      {list.error && (
-        <div className="nx-Error" role="alert">
-          {list.error}
-        </div>
-      )}
+      <ListError list={list} />
       {!list.loading && !list.error && list.items.length === 0 && (
         <div className="nx-Empty">{__('No schedules yet. Click Execute on a notebook and choose "Schedule-based recurring executions" to run it on a schedule.')}</div>
       )}
@@ -201,12 +210,7 @@ function Schedules(props: { model: ExecutorModel; actions: IPanelActions; onExec
           </li>
         ))}
       </ul>
-      {list.loading && <div className="nx-Loading">{__('Loading…')}</div>}
-      {list.nextPageToken && !list.loading && (
-        <button type="button" className="jp-mod-styled nx-More" onClick={() => void model.moreSchedules()}>
-          {__('Load more')}
-        </button>
-      )}
+      <ListFooter list={list} more={() => model.moreSchedules()} __={__} />
     </div>
   );
 }
