@@ -163,6 +163,48 @@ test.describe('Notebook Executor', () => {
     await page.locator('.jp-Dialog').getByRole('button', { name: 'Close' }).click();
   });
 
+  test('unsaved changes are flagged, and can be saved from the dialog', async ({ page, tmpPath }) => {
+    const nb = await upload(page, tmpPath, 'train.ipynb');
+    await page.notebook.openByPath(nb);
+    await page.notebook.activate('train.ipynb');
+    await page.notebook.setCell(1, 'code', 'print("edited")');
+    await page.locator('.jp-NotebookPanel-toolbar [data-jp-item-name="notebook-executor-execute"] button').click();
+    const d = dialog(page);
+    await expect(d.locator('.nx-Warning')).toContainText('unsaved changes');
+    await d.getByRole('button', { name: 'Save now' }).click();
+    await expect(d.locator('.nx-Warning')).toHaveCount(0);
+    const saved = await page.evaluate(async p => (await (await fetch(`/api/contents/${p}`)).json()).content.cells[1].source, nb);
+    expect(saved).toBe('print("edited")');
+    await d.locator('.nx-Footer').getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  test('a schedule is edited from the panel', async ({ page, tmpPath }) => {
+    const nb = await upload(page, tmpPath, 'train.ipynb');
+    await page.evaluate(async p => {
+      const r = await fetch('/notebook-executor/api/v1/schedules', {
+        method: 'POST',
+        body: JSON.stringify({ display_name: 'to edit', cron_schedule: '0 9 * * *', time_zone: 'UTC', execution_template: { input_notebook: p } })
+      });
+      if (r.status !== 201) {
+        throw new Error(await r.text());
+      }
+    }, nb);
+    await openPanel(page, 'Schedules');
+    await panel(page).getByRole('button', { name: 'Refresh' }).click();
+    const row = panel(page).locator('.nx-Item').filter({ hasText: 'to edit' });
+    await expect(row).toContainText('Daily at 09:00');
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const d = dialog(page);
+    await expect(d).toContainText('Edit schedule');
+    await expect(d.locator('#nx-cron')).toHaveValue('0 9 * * *');
+    await d.locator('#nx-frequency').selectOption('weekdays');
+    await d.locator('#nx-time').fill('06:15');
+    await d.getByRole('button', { name: 'Save' }).click();
+    await expect(d).toBeHidden();
+    await expect(row).toContainText('Weekdays at 06:15');
+    await expect(row).toContainText('15 6 * * 1-5');
+  });
+
   test('screenshots in the dark theme', async ({ page, tmpPath }) => {
     const nb = await upload(page, tmpPath, 'train.ipynb');
     await page.theme.setDarkTheme();
