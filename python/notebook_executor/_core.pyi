@@ -168,4 +168,5 @@ class ServerCore:
     def shared_execution_async(self, token_hash: str) -> Any:
         """The execution (JSON) a live link shows; raises NotFoundError for revoked, expired or unknown links."""
     def changes_since_async(self, since: str, limit: int = 500) -> Any:
-        """(executions JSON, schedules JSON) written at or after ``since`` (RFC 3339), oldest first."""
+        """(executions JSON, schedules JSON, deletions JSON: [{kind, id, delete_time}]) written at or
+        after ``since`` (RFC 3339), oldest first; deletions from any process."""

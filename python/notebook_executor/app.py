@@ -85,9 +85,6 @@ class NotebookExecutor(ExtensionApp):
                 self.log.warning("notebook_executor: retention failed", exc_info=True)
             await asyncio.sleep(3600)
 
-    def watcher_emit(self, **changes):
-        self.watcher.emit(**changes)
-
     def client_config(self) -> dict:
         """What the submit dialog needs."""
         import json

@@ -105,13 +105,13 @@ impl ServerCore {
         awaitable(py, async move { service.shared_execution(&token_hash).await.map(|e| json(&e)) })
     }
 
-    /// (executions JSON, schedules JSON) written at or after `since` (RFC 3339).
+    /// (executions JSON, schedules JSON, deletions JSON) written at or after `since` (RFC 3339).
     #[pyo3(signature = (since, limit=500))]
     fn changes_since_async<'py>(&self, py: Python<'py>, since: String, limit: i64) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
         awaitable(py, async move {
             let changes = service.changes_since(&since, limit.clamp(1, 10_000)).await?;
-            Ok((json(&changes.executions), json(&changes.schedules)))
+            Ok((json(&changes.executions), json(&changes.schedules), json(&changes.deletions)))
         })
     }
 }

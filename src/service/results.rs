@@ -15,6 +15,15 @@ use std::time::Duration;
 pub struct Changes {
     pub executions: Vec<Execution>,
     pub schedules: Vec<Schedule>,
+    /// Deletions since then, any process's: kind ("execution" or "schedule"), id, time.
+    pub deletions: Vec<Deletion>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Deletion {
+    pub kind: String,
+    pub id: String,
+    pub delete_time: String,
 }
 
 fn time_after(delay: Duration) -> String {
@@ -94,8 +103,9 @@ impl Service {
         self.store.get_execution(&id).await.map_err(|_| gone())
     }
 
-    /// Executions and schedules written at or after `since` (RFC 3339), at most `limit` of
-    /// each, oldest first, with the schedules of changed executions (their latest result).
+    /// Executions and schedules written (and deleted) at or after `since` (RFC 3339), at
+    /// most `limit` of each, oldest first, with the schedules of changed executions (their
+    /// latest result).
     pub async fn changes_since(&self, since: &str, limit: i64) -> Result<Changes> {
         let executions = self.store.executions_changed_since(since, limit).await?;
         let mut schedules = self.store.schedules_changed_since(since, limit).await?;
@@ -112,6 +122,8 @@ impl Service {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Changes { executions, schedules })
+        let deletions = self.store.deletions_since(since, limit).await?;
+        let deletions = deletions.into_iter().map(|(kind, id, delete_time)| Deletion { kind, id, delete_time }).collect();
+        Ok(Changes { executions, schedules, deletions })
     }
 }

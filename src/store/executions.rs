@@ -213,13 +213,18 @@ impl Store {
         Ok(state.and_then(|s| State::parse(&s)))
     }
 
-    /// Deletes the record and its share links (one transaction: no link outlives it).
+    /// Deletes the record and its share links (one transaction: no link outlives it), and
+    /// leaves a tombstone for the change feed.
     pub async fn delete_execution(&self, id: &str) -> Result<bool> {
         let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
         let done = sqlx::query("DELETE FROM executions WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(|e| self.err(e))?;
         sqlx::query("DELETE FROM shares WHERE execution_id = $1").bind(id).execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        let deleted = done.rows_affected() == 1;
+        if deleted {
+            self.record_deletion(&mut tx, "execution", id).await?;
+        }
         tx.commit().await.map_err(|e| self.err(e))?;
-        Ok(done.rows_affected() == 1)
+        Ok(deleted)
     }
 
     /// Executions written at or after `since` (update_time), oldest change first: the

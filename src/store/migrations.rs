@@ -86,6 +86,18 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX IF NOT EXISTS schedules_by_update ON schedules (update_time);
     "#,
     ),
+    (
+        5,
+        r#"
+    CREATE TABLE IF NOT EXISTS deletions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        delete_time TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS deletions_by_time ON deletions (delete_time);
+    "#,
+    ),
 ];
 
 fn for_postgres(ddl: &str) -> String {

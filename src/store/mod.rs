@@ -2,6 +2,7 @@
 //! `Any` driver, `$N` placeholders, TEXT timestamps in RFC 3339 UTC). Versioned
 //! migrations run at open, so a store written by an older version opens in a newer one.
 
+mod deletions;
 mod executions;
 mod migrations;
 mod runners;

@@ -158,8 +158,14 @@ impl Store {
 
     /// Removes the schedule; its executions stay (their `schedule_id` still names it).
     pub async fn delete_schedule(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id).execute(self.pool()).await.map_err(|e| self.err(e))?;
-        Ok(done.rows_affected() == 1)
+        let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
+        let done = sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        let deleted = done.rows_affected() == 1;
+        if deleted {
+            self.record_deletion(&mut tx, "schedule", id).await?;
+        }
+        tx.commit().await.map_err(|e| self.err(e))?;
+        Ok(deleted)
     }
 
     /// The earliest slot any enabled schedule waits for.

@@ -22,7 +22,10 @@ class Events:
         self.received: list[tuple[float, dict]] = []
 
     async def until(self, predicate, timeout: float = 60.0) -> dict:
-        """Reads events until one of ours satisfies `predicate`; returns it."""
+        """The first of our events (received already, or read now) that satisfies `predicate`."""
+        for _, event in self.received:
+            if predicate(event):
+                return event
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -89,7 +92,15 @@ async def test_changes_by_other_processes_arrive(api, jp_ws_fetch, store_path, r
     out = subprocess.run(cli + ["schedules", "create", str(root / "quick.ipynb"), "--cron", "0 9 * * *", "--name", "cli-sched"],
                          capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
-    await events.until(lambda ev: any(s["display_name"] == "cli-sched" for s in ev["schedules"]), timeout=5)
+    ev = await events.until(lambda ev: any(s["display_name"] == "cli-sched" for s in ev["schedules"]), timeout=5)
+    schedule_id = next(s["id"] for s in ev["schedules"] if s["display_name"] == "cli-sched")
+    # Deletions by the CLI arrive too (the store's tombstones).
+    execution_id = next(x["id"] for _, e in events.received for x in e["executions"] if x["display_name"] == "from-cli")
+    for args in (["delete", execution_id], ["schedules", "delete", schedule_id]):
+        out = subprocess.run(cli + args, capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode == 0, out.stderr
+    await events.until(lambda ev: execution_id in ev["deleted_executions"], timeout=5)
+    await events.until(lambda ev: schedule_id in ev["deleted_schedules"], timeout=5)
 
 
 async def test_a_schedule_run_updates_the_schedules_latest_result(api, jp_ws_fetch):

@@ -513,7 +513,7 @@ async def test_schedules(contract):
     assert s["last_execution"] is None and s["next_run_time"]
     id = {"schedule_id": s["id"]}
     named = await c.ok("POST", "/schedules", body={
-        "cron_schedule": "*/5 * * * *", "missed_runs": None, "time_zone": None,
+        "cron_schedule": "5 4 1 1 *", "missed_runs": None, "time_zone": None,
         "execution_template": {"input_notebook": "quick.ipynb", "parameters": "alpha=1", "display_name": "by template"}},
         expect=201)
     assert named["display_name"] == "by template"
@@ -538,7 +538,7 @@ async def test_schedules(contract):
 
     assert (await c.ok("GET", "/schedules/{schedule_id}", ids=id))["display_name"] == "weekdays"
     changed = await c.ok("PATCH", "/schedules/{schedule_id}", ids=id, body={
-        "cron_schedule": "*/10 * * * *", "execution_template": {"parameters": {"alpha": 3}, "timeout_seconds": 600}})
+        "cron_schedule": "10 4 1 1 *", "execution_template": {"parameters": {"alpha": 3}, "timeout_seconds": 600}})
     assert changed["execution_template"]["parameters"] == {"alpha": 3}
     paused = await c.ok("PATCH", "/schedules/{schedule_id}", ids=id, body={"state": "PAUSED"})
     assert paused["next_run_time"] is None

@@ -1,7 +1,8 @@
 """Live updates: a watcher reads the store's change feed (rows by ``update_time``) a few
 times a second and emits what changed on the server's event bus, which JupyterLab streams
 to the frontend (``/api/events/subscribe``). Reading the store, not hooking our own calls,
-is what makes changes by runners, ``notebook-executor serve`` and the CLI show too."""
+is what makes changes by runners, ``notebook-executor serve`` and the CLI show too,
+deletions included (the store keeps tombstones for a day)."""
 
 from __future__ import annotations
 
@@ -77,17 +78,31 @@ class ChangeWatcher:
                 fresh.append(record)
         return fresh
 
+    def _deleted(self, kind: str, deletions: list[dict]) -> list[str]:
+        fresh = []
+        for d in deletions:
+            key = ("deleted " + kind, d["id"])
+            if d["kind"] == kind and key not in self.sent:
+                self.sent[key] = (d["delete_time"], self.cursor)
+                fresh.append(d["id"])
+        return fresh
+
     async def check(self) -> None:
         since = self.cursor - OVERLAP
-        executions, schedules = await self.service.changes_since(_text(since), BATCH)
-        newest = [_parse(r["update_time"]) for r in executions + schedules]
+        executions, schedules, deletions = await self.service.changes_since(_text(since), BATCH)
+        newest = [_parse(r["update_time"]) for r in executions + schedules] + [_parse(d["delete_time"]) for d in deletions]
         if newest:
             self.cursor = max(self.cursor, max(newest))
-        if len(executions) >= BATCH or len(schedules) >= BATCH:
+        if BATCH in (len(executions), len(schedules), len(deletions)):
             # A burst larger than a batch: go past it rather than read it again.
             self.cursor += dt.timedelta(microseconds=1) + OVERLAP
-        executions, schedules = self._new("execution", executions), self._new("schedule", schedules)
+        changes = {
+            "executions": self._new("execution", executions),
+            "schedules": self._new("schedule", schedules),
+            "deleted_executions": self._deleted("execution", deletions),
+            "deleted_schedules": self._deleted("schedule", deletions),
+        }
         horizon = self.cursor - 2 * OVERLAP
         self.sent = {k: v for k, v in self.sent.items() if v[1] >= horizon}
-        if executions or schedules:
-            self.emit(executions=executions, schedules=schedules)
+        if any(changes.values()):
+            self.emit(**changes)

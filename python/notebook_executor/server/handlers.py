@@ -100,7 +100,6 @@ class ExecutionHandler(BaseHandler):
     @authorized
     async def delete(self, id):
         await self.service.delete(id)
-        self.extensionapp.watcher_emit(deleted_executions=[id])
         self.set_status(204)
         self.finish()
 
@@ -232,7 +231,6 @@ class ScheduleHandler(BaseHandler):
     @authorized
     async def delete(self, id):
         await self.service.delete_schedule(id)
-        self.extensionapp.watcher_emit(deleted_schedules=[id])
         self.set_status(204)
         self.finish()
 

@@ -229,7 +229,8 @@ class RestService:
 
     # The change feed
 
-    async def changes_since(self, since: str, limit: int) -> tuple[list[dict], list[dict]]:
-        executions, schedules = await self.core.changes_since_async(since, limit)
+    async def changes_since(self, since: str, limit: int) -> tuple[list[dict], list[dict], list[dict]]:
+        """(executions, schedules, deletions [{kind, id, delete_time}]) since ``since``."""
+        executions, schedules, deletions = await self.core.changes_since_async(since, limit)
         return ([self.execution_view(e) for e in json.loads(executions)],
-                [self.schedule_view(s) for s in json.loads(schedules)])
+                [self.schedule_view(s) for s in json.loads(schedules)], json.loads(deletions))
