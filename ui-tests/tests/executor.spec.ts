@@ -207,6 +207,12 @@ test.describe('Notebook Executor', () => {
 
   test('screenshots in the dark theme', async ({ page, tmpPath }) => {
     const nb = await upload(page, tmpPath, 'train.ipynb');
+    await page.evaluate(async p => {
+      await fetch('/notebook-executor/api/v1/schedules', {
+        method: 'POST',
+        body: JSON.stringify({ display_name: 'nightly report', cron_schedule: '0 2 * * *', execution_template: { input_notebook: p } })
+      });
+    }, nb);
     await page.theme.setDarkTheme();
     await openDialogFromToolbar(page, nb);
     await dialog(page).getByText('Advanced options').click();
@@ -215,6 +221,8 @@ test.describe('Notebook Executor', () => {
     await openPanel(page, 'Executions');
     await page.screenshot({ path: path.join(SHOTS, 'executions-dark.png') });
     await openPanel(page, 'Schedules');
+    await panel(page).getByRole('button', { name: 'Refresh' }).click();
+    await expect(panel(page).locator('.nx-Item').filter({ hasText: 'nightly report' })).toBeVisible();
     await page.screenshot({ path: path.join(SHOTS, 'schedules-dark.png') });
     await page.theme.setLightTheme();
   });
