@@ -1,7 +1,8 @@
 /**
  * The extension in a real JupyterLab (Debian chromium): the Execute button and dialog,
  * the panel's Executions and Schedules tabs, results, import and share links.
- * Screenshots of the dialog and both tabs, light and dark, go to artifacts/screenshots/.
+ * Screenshots of the dialog and both tabs, light and dark (and both tabs in high contrast),
+ * go to artifacts/screenshots/.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Page } from '@playwright/test';
@@ -205,7 +206,7 @@ test.describe('Notebook Executor', () => {
     await expect(row).toContainText('15 6 * * 1-5');
   });
 
-  test('screenshots in the dark theme', async ({ page, tmpPath }) => {
+  test('screenshots in the dark and high-contrast themes', async ({ page, tmpPath }) => {
     const nb = await upload(page, tmpPath, 'train.ipynb');
     await page.evaluate(async p => {
       await fetch('/notebook-executor/api/v1/schedules', {
@@ -224,6 +225,12 @@ test.describe('Notebook Executor', () => {
     await panel(page).getByRole('button', { name: 'Refresh' }).click();
     await expect(panel(page).locator('.nx-Item').filter({ hasText: 'nightly report' })).toBeVisible();
     await page.screenshot({ path: path.join(SHOTS, 'schedules-dark.png') });
+    // JupyterLab's own high-contrast theme: the panel uses only its CSS variables.
+    await page.theme.setTheme('JupyterLab Dark High Contrast');
+    await expect(panel(page).locator('.nx-Item').filter({ hasText: 'nightly report' })).toBeVisible();
+    await page.screenshot({ path: path.join(SHOTS, 'schedules-high-contrast.png') });
+    await openPanel(page, 'Executions');
+    await page.screenshot({ path: path.join(SHOTS, 'executions-high-contrast.png') });
     await page.theme.setLightTheme();
   });
 });
