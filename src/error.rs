@@ -13,13 +13,23 @@ pub enum Error {
     InputNotFound { path: PathBuf },
 
     #[error("{message}")]
-    Parameter { name: Option<String>, message: String },
+    Parameter {
+        name: Option<String>,
+        message: String,
+    },
 
     #[error("kernel '{name}' not found (available: {}; searched: {})", available.join(", "), searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
-    KernelNotFound { name: String, available: Vec<String>, searched: Vec<PathBuf> },
+    KernelNotFound {
+        name: String,
+        available: Vec<String>,
+        searched: Vec<PathBuf>,
+    },
 
     #[error("{message}")]
-    KernelDied { cell_index: Option<usize>, message: String },
+    KernelDied {
+        cell_index: Option<usize>,
+        message: String,
+    },
 
     #[error("cell {cell_index} raised {ename}: {evalue}")]
     CellExecution {
@@ -31,13 +41,20 @@ pub enum Error {
     },
 
     #[error("{message}")]
-    Timeout { cell_index: Option<usize>, run_timeout: bool, message: String },
+    Timeout {
+        cell_index: Option<usize>,
+        run_timeout: bool,
+        message: String,
+    },
 
     #[error("the run was cancelled")]
     Cancelled,
 
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("kernel protocol error: {0}")]
     Protocol(String),
@@ -47,7 +64,11 @@ pub enum Error {
 
     /// A cron expression or time zone; `position` is the 1-based column of the bad field.
     #[error("{field}: {message}{}", position.map(|p| format!(" (at column {p})")).unwrap_or_default())]
-    InvalidSchedule { field: &'static str, position: Option<usize>, message: String },
+    InvalidSchedule {
+        field: &'static str,
+        position: Option<usize>,
+        message: String,
+    },
 
     #[error("{kind} {id} not found")]
     NotFound { kind: &'static str, id: String },
@@ -61,14 +82,23 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Error::Invalid { field: field.to_owned(), message: message.into() }
+        Error::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     pub fn parameter(name: Option<&str>, message: impl Into<String>) -> Self {
-        Error::Parameter { name: name.map(str::to_owned), message: message.into() }
+        Error::Parameter {
+            name: name.map(str::to_owned),
+            message: message.into(),
+        }
     }
 }

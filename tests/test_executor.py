@@ -87,9 +87,10 @@ def test_input_is_snapshotted_at_submission(executor, tmp_path):
         (lambda d: notebook(d / "o.ipynb", "1"), {"output_location": "/proc/nope"}, nx.ValidationError),
         (lambda d: notebook(d / "g.ipynb", "1"), {"output_location": "gs://bucket/x"}, nx.ValidationError),
         (lambda d: notebook(d / "f.ipynb", "1"), {"no_such_field": 1}, TypeError),
+        (lambda d: notebook(d / "w.ipynb", "1"), {"timeout_seconds": "soon"}, nx.ValidationError),
     ],
     ids=["missing", "bad-json", "bad-parameter", "unknown-kernel", "backend", "machine-type", "accelerator",
-         "timeout", "unwritable-output", "gcs-output", "unknown-field"],
+         "timeout", "unwritable-output", "gcs-output", "unknown-field", "wrong-type"],
 )
 def test_bad_input_is_a_typed_error_and_writes_nothing(executor, tmp_path, make, kwargs, error):
     src = make(tmp_path)
@@ -99,6 +100,16 @@ def test_bad_input_is_a_typed_error_and_writes_nothing(executor, tmp_path, make,
     staging = Path(executor.store_url.replace("sqlite://", "")).parent / "staging"
     if staging.exists():
         assert list(staging.iterdir()) == []
+
+
+def test_a_value_of_the_wrong_type_names_its_field(executor, tmp_path):
+    src = notebook(tmp_path / "nb.ipynb", "1")
+    with pytest.raises(nx.ValidationError) as wrong:
+        executor.submit(src, accelerator_count="two")
+    assert wrong.value.field == "accelerator_count" and "line 1" not in str(wrong.value)
+    with pytest.raises(nx.ValidationError) as nested:
+        executor.submit(src, parameters={"n": 1}, kernel_name=["python3"])
+    assert nested.value.field == "kernel_name"
 
 
 def test_idempotency_token(executor, tmp_path):

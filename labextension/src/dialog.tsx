@@ -7,6 +7,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useMemo, useState } from 'react';
 import { ApiError, ExecutorClient, IConfig, IExecution, IKernel, ISchedule, ISubmission, MissedRuns } from './api';
 import { DAY_NAMES, defaultFrequency, describeCron, Frequency, FrequencyKind, frequencyError, fromCron, toCron } from './cron';
+import { errorPlace } from './fields';
 import { IParameterRow, parametersToSend, rowsFromNotebook } from './params';
 
 export interface ISubmitOptions {
@@ -263,15 +264,12 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
       }
       props.onDone(result);
     } catch (e) {
-      if (e instanceof ApiError && e.field) {
-        const field = e.field === 'submission' ? '' : e.field;
-        if (field) {
-          setServerErrors(errs => ({ ...errs, [field]: e.message }));
-          if (['region', 'output_location', 'service_account', 'network', 'timeout_seconds', 'cell_timeout_seconds', 'parameters'].includes(field)) {
-            setAdvanced(true);
-          }
-        } else {
-          setGeneralError(e.message);
+      const place = e instanceof ApiError ? errorPlace(e.field) : 'form';
+      if (e instanceof ApiError && place !== 'form') {
+        const field = e.field!;
+        setServerErrors(errs => ({ ...errs, [field]: e.message }));
+        if (place === 'advanced') {
+          setAdvanced(true);
         }
       } else {
         setGeneralError((e as Error).message);

@@ -19,15 +19,34 @@ pub struct LocalBackend {
 
 impl Backend for LocalBackend {
     fn capabilities(&self) -> Capabilities {
-        Capabilities { name: NAME, machine_types: vec![], accelerator_types: vec![], regions: vec![], output_schemes: vec!["", "file"] }
+        Capabilities {
+            name: NAME,
+            machine_types: vec![],
+            accelerator_types: vec![],
+            regions: vec![],
+            output_schemes: vec!["", "file"],
+        }
     }
 
     fn validate(&self, spec: &ExecutionSpec) -> Result<()> {
         let offered = self.capabilities();
-        check_offered("machine_type", &spec.machine_type, &offered.machine_types, NAME)?;
-        check_offered("accelerator_type", &spec.accelerator_type, &offered.accelerator_types, NAME)?;
+        check_offered(
+            "machine_type",
+            &spec.machine_type,
+            &offered.machine_types,
+            NAME,
+        )?;
+        check_offered(
+            "accelerator_type",
+            &spec.accelerator_type,
+            &offered.accelerator_types,
+            NAME,
+        )?;
         if spec.accelerator_count != 0 {
-            return Err(Error::invalid("accelerator_count", "the local backend has no accelerators"));
+            return Err(Error::invalid(
+                "accelerator_count",
+                "the local backend has no accelerators",
+            ));
         }
         check_offered("region", &spec.region, &offered.regions, NAME)
     }
@@ -49,7 +68,11 @@ impl Backend for LocalBackend {
     }
 
     /// The runner watches its execution's record and stops the kernel itself.
-    fn request_cancel<'a>(&'a self, _store: &'a Store, _execution: &'a Execution) -> BoxFuture<'a, Result<()>> {
+    fn request_cancel<'a>(
+        &'a self,
+        _store: &'a Store,
+        _execution: &'a Execution,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
     }
 }
@@ -58,10 +81,21 @@ impl LocalBackend {
     fn spawn_runner(&self, store: &Store, runner_id: &str) -> Result<()> {
         use std::os::unix::process::CommandExt;
         let log_path = store.staging_dir.with_file_name("runner.log");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| Error::io(&log_path, e))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| Error::io(&log_path, e))?;
         let log_err = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
         let child = std::process::Command::new(&self.python)
-            .args(["-m", "notebook_executor._runner", "--store", &store.url, "--runner-id", runner_id])
+            .args([
+                "-m",
+                "notebook_executor._runner",
+                "--store",
+                &store.url,
+                "--runner-id",
+                runner_id,
+            ])
             .args(["--concurrency", &self.concurrency.to_string()])
             .stdin(std::process::Stdio::null())
             .stdout(log)

@@ -42,7 +42,11 @@ pub trait Backend: Send + Sync {
     fn dispatch<'a>(&'a self, store: &'a Store) -> BoxFuture<'a, Result<()>>;
 
     /// Stops a running execution already marked CANCELLING in the store.
-    fn request_cancel<'a>(&'a self, store: &'a Store, execution: &'a Execution) -> BoxFuture<'a, Result<()>>;
+    fn request_cancel<'a>(
+        &'a self,
+        store: &'a Store,
+        execution: &'a Execution,
+    ) -> BoxFuture<'a, Result<()>>;
 }
 
 /// The backends of a service, by name.
@@ -55,9 +59,18 @@ impl Backends {
     }
 
     pub fn get(&self, name: &str) -> Result<&Arc<dyn Backend>> {
-        self.0.iter().find(|b| b.capabilities().name == name).ok_or_else(|| {
-            Error::invalid("backend", format!("unknown backend {name:?} (available: {})", self.names().join(", ")))
-        })
+        self.0
+            .iter()
+            .find(|b| b.capabilities().name == name)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "backend",
+                    format!(
+                        "unknown backend {name:?} (available: {})",
+                        self.names().join(", ")
+                    ),
+                )
+            })
     }
 
     pub fn names(&self) -> Vec<&'static str> {
@@ -70,10 +83,22 @@ impl Backends {
 }
 
 /// A value must be one of the offered ones (an empty value picks the default).
-pub fn check_offered(field: &'static str, value: &str, offered: &[String], backend: &str) -> Result<()> {
+pub fn check_offered(
+    field: &'static str,
+    value: &str,
+    offered: &[String],
+    backend: &str,
+) -> Result<()> {
     if value.is_empty() || offered.iter().any(|o| o == value) {
         return Ok(());
     }
-    let choices = if offered.is_empty() { "none".to_owned() } else { offered.join(", ") };
-    Err(Error::invalid(field, format!("the {backend} backend has no {field} {value:?} (offered: {choices})")))
+    let choices = if offered.is_empty() {
+        "none".to_owned()
+    } else {
+        offered.join(", ")
+    };
+    Err(Error::invalid(
+        field,
+        format!("the {backend} backend has no {field} {value:?} (offered: {choices})"),
+    ))
 }

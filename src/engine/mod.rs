@@ -60,7 +60,11 @@ pub fn prepare(options: RunOptions) -> Result<PreparedRun> {
         })?,
     };
     let spec = options.search.find(&kernel_name)?;
-    let language_name = if spec.language.is_empty() { notebook.language().unwrap_or("").to_owned() } else { spec.language.clone() };
+    let language_name = if spec.language.is_empty() {
+        notebook.language().unwrap_or("").to_owned()
+    } else {
+        spec.language.clone()
+    };
     let mut warnings = Vec::new();
     let mut typed = options.parameters.clone();
     if !options.parameters.is_empty() {
@@ -76,7 +80,15 @@ pub fn prepare(options: RunOptions) -> Result<PreparedRun> {
         .unwrap_or_default();
     let default_parameters: serde_json::Map<String, Value> = defaults
         .iter()
-        .map(|d| (d.name.clone(), d.value.as_ref().map(|v| v.to_json()).unwrap_or_else(|| json!(d.source))))
+        .map(|d| {
+            (
+                d.name.clone(),
+                d.value
+                    .as_ref()
+                    .map(|v| v.to_json())
+                    .unwrap_or_else(|| json!(d.source)),
+            )
+        })
         .collect();
     papermill::start_run(
         &mut notebook,
@@ -93,7 +105,12 @@ pub fn prepare(options: RunOptions) -> Result<PreparedRun> {
             "exception": null,
         }),
     );
-    Ok(PreparedRun { notebook, spec, warnings, options })
+    Ok(PreparedRun {
+        notebook,
+        spec,
+        warnings,
+        options,
+    })
 }
 
 /// The notebook's kernel, or python3 for a Python notebook without a kernelspec.
@@ -110,10 +127,17 @@ fn default_kernel_name(notebook: &Notebook) -> Option<String> {
 enum CellOutcome {
     Completed,
     /// A cell raised and the run stops.
-    Failed { ename: String, evalue: String, traceback: Vec<String> },
+    Failed {
+        ename: String,
+        evalue: String,
+        traceback: Vec<String>,
+    },
     /// `sys.exit()` / `sys.exit(0)`: the notebook ends, successfully (as papermill).
     Exited,
-    TimedOut { message: String, run_timeout: bool },
+    TimedOut {
+        message: String,
+        run_timeout: bool,
+    },
     Died(String),
     Cancelled,
 }
@@ -121,13 +145,18 @@ enum CellOutcome {
 impl PreparedRun {
     /// Runs the notebook. On failure the partial notebook is on disk (when an output path
     /// was given) with papermill's error banner, and the error says which cell.
-    pub async fn run(mut self, observer: &mut dyn RunObserver, mut cancel: watch::Receiver<bool>) -> Result<Notebook> {
+    pub async fn run(
+        mut self,
+        observer: &mut dyn RunObserver,
+        mut cancel: watch::Receiver<bool>,
+    ) -> Result<Notebook> {
         for warning in &self.warnings {
             observer.warning(warning);
         }
         let started = Utc::now();
         let run_deadline = self.options.timeout.map(|t| Instant::now() + t);
-        self.notebook.metadata_mut()["papermill"]["start_time"] = json!(papermill::timestamp(started));
+        self.notebook.metadata_mut()["papermill"]["start_time"] =
+            json!(papermill::timestamp(started));
         self.write()?;
 
         let cwd = match &self.options.cwd {
@@ -135,7 +164,13 @@ impl PreparedRun {
             None => absolute_parent(&self.options.input),
         };
         if !cwd.is_dir() {
-            return Err(Error::io(&cwd, std::io::Error::new(std::io::ErrorKind::NotFound, "the working directory does not exist")));
+            return Err(Error::io(
+                &cwd,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the working directory does not exist",
+                ),
+            ));
         }
         let mut kernel = tokio::select! {
             kernel = Kernel::start(&self.spec, &cwd) => match kernel {
@@ -145,7 +180,9 @@ impl PreparedRun {
             _ = wait_cancelled(&mut cancel) => return self.fail_before_cells(started, Error::Cancelled),
         };
         if kernel.language_info.is_object() {
-            self.notebook.metadata_mut().insert("language_info".into(), kernel.language_info.clone());
+            self.notebook
+                .metadata_mut()
+                .insert("language_info".into(), kernel.language_info.clone());
         }
 
         let mut recorder = OutputRecorder::default();
@@ -162,7 +199,17 @@ impl PreparedRun {
             let source = cell_source(cell);
             let outcome = if cell["cell_type"] == "code" && !source.trim().is_empty() {
                 let allowed = self.options.allow_errors || cell_has_tag(cell, "raises-exception");
-                self.run_cell(&mut kernel, &mut recorder, index, &source, allowed, run_deadline, observer, &mut cancel).await?
+                self.run_cell(
+                    &mut kernel,
+                    &mut recorder,
+                    index,
+                    &source,
+                    allowed,
+                    run_deadline,
+                    observer,
+                    &mut cancel,
+                )
+                .await?
             } else {
                 CellOutcome::Completed
             };
@@ -193,13 +240,33 @@ impl PreparedRun {
         };
         let execution_count = self.notebook.cells()[index]["execution_count"].as_i64();
         let error = match outcome {
-            CellOutcome::Failed { ename, evalue, traceback } => {
-                Error::CellExecution { cell_index: index, execution_count, ename, evalue, traceback }
-            }
-            CellOutcome::TimedOut { message, run_timeout } => Error::Timeout { cell_index: Some(index), run_timeout, message },
-            CellOutcome::Died(message) => Error::KernelDied { cell_index: Some(index), message },
+            CellOutcome::Failed {
+                ename,
+                evalue,
+                traceback,
+            } => Error::CellExecution {
+                cell_index: index,
+                execution_count,
+                ename,
+                evalue,
+                traceback,
+            },
+            CellOutcome::TimedOut {
+                message,
+                run_timeout,
+            } => Error::Timeout {
+                cell_index: Some(index),
+                run_timeout,
+                message,
+            },
+            CellOutcome::Died(message) => Error::KernelDied {
+                cell_index: Some(index),
+                message,
+            },
             CellOutcome::Cancelled => Error::Cancelled,
-            CellOutcome::Completed | CellOutcome::Exited => unreachable!("successful outcomes end the loop without failure"),
+            CellOutcome::Completed | CellOutcome::Exited => {
+                unreachable!("successful outcomes end the loop without failure")
+            }
         };
         papermill::insert_error_banner(&mut self.notebook, index, execution_count);
         papermill::run_finished(&mut self.notebook, started, Utc::now(), true);
@@ -231,7 +298,9 @@ impl PreparedRun {
         let mut idle = false;
         while !(idle && reply.is_some()) {
             let hard_deadline = timed_out.as_ref().map(|(_, _, until)| *until).or(deadline);
-            let wake = hard_deadline.map_or(Instant::now() + Duration::from_secs(1), |d| d.min(Instant::now() + Duration::from_secs(1)));
+            let wake = hard_deadline.map_or(Instant::now() + Duration::from_secs(1), |d| {
+                d.min(Instant::now() + Duration::from_secs(1))
+            });
             let event = tokio::select! {
                 event = kernel.next_event(wake) => event?,
                 _ = wait_cancelled(cancel) => return Ok(CellOutcome::Cancelled),
@@ -239,22 +308,33 @@ impl PreparedRun {
             match event {
                 Event::IoPub(msg) if msg.parent_msg_id.as_deref() == Some(request.as_str()) => {
                     match recorder.handle(self.notebook.cells_mut(), index, &msg) {
-                        Effect::ExecutionCount(count) => self.notebook.cells_mut()[index]["execution_count"] = count,
-                        Effect::Idle => idle = true,
-                        Effect::Output { stream: true } => {
-                            observer.stream(msg.content["name"].as_str().unwrap_or("stdout"), msg.content["text"].as_str().unwrap_or(""))
+                        Effect::ExecutionCount(count) => {
+                            self.notebook.cells_mut()[index]["execution_count"] = count
                         }
+                        Effect::Idle => idle = true,
+                        Effect::Output { stream: true } => observer.stream(
+                            msg.content["name"].as_str().unwrap_or("stdout"),
+                            msg.content["text"].as_str().unwrap_or(""),
+                        ),
                         Effect::Output { stream: false } | Effect::None => {}
                     }
                 }
-                Event::Shell(msg) if msg.parent_msg_id.as_deref() == Some(request.as_str()) && msg.msg_type == "execute_reply" => {
+                Event::Shell(msg)
+                    if msg.parent_msg_id.as_deref() == Some(request.as_str())
+                        && msg.msg_type == "execute_reply" =>
+                {
                     reply = Some(msg.content)
                 }
                 Event::IoPub(_) | Event::Shell(_) => {}
                 Event::Died(how) => {
                     return Ok(match timed_out {
-                        Some((message, run_timeout, _)) => CellOutcome::TimedOut { message, run_timeout },
-                        None => CellOutcome::Died(format!("the kernel died while running cell {index}: {how}")),
+                        Some((message, run_timeout, _)) => CellOutcome::TimedOut {
+                            message,
+                            run_timeout,
+                        },
+                        None => CellOutcome::Died(format!(
+                            "the kernel died while running cell {index}: {how}"
+                        )),
                     });
                 }
                 Event::Deadline => {
@@ -262,12 +342,18 @@ impl PreparedRun {
                     if let Some((message, run_timeout, until)) = &timed_out {
                         if now >= *until {
                             // The interrupt was not enough: the kernel is stuck.
-                            return Ok(CellOutcome::TimedOut { message: message.clone(), run_timeout: *run_timeout });
+                            return Ok(CellOutcome::TimedOut {
+                                message: message.clone(),
+                                run_timeout: *run_timeout,
+                            });
                         }
                     } else if deadline.is_some_and(|d| now >= d) {
                         let cell_expired = cell_deadline.is_some_and(|c| now >= c);
                         let why = if cell_expired {
-                            format!("cell {index} did not finish within {}s (cell timeout)", self.options.cell_timeout.unwrap_or_default().as_secs_f64())
+                            format!(
+                                "cell {index} did not finish within {}s (cell timeout)",
+                                self.options.cell_timeout.unwrap_or_default().as_secs_f64()
+                            )
                         } else {
                             format!("the run did not finish within {}s (timeout); stopped at cell {index}", self.options.timeout.unwrap_or_default().as_secs_f64())
                         };
@@ -280,7 +366,10 @@ impl PreparedRun {
             }
         }
         if let Some((message, run_timeout, _)) = timed_out {
-            return Ok(CellOutcome::TimedOut { message, run_timeout });
+            return Ok(CellOutcome::TimedOut {
+                message,
+                run_timeout,
+            });
         }
         let reply = reply.unwrap_or_default();
         if let Some(count) = reply.get("execution_count").filter(|c| c.is_i64()) {
@@ -288,18 +377,37 @@ impl PreparedRun {
         }
         Ok(match reply["status"].as_str() {
             Some("ok") => CellOutcome::Completed,
-            _ if reply["ename"] == "SystemExit" && matches!(reply["evalue"].as_str(), Some("" | "0")) => CellOutcome::Exited,
+            _ if reply["ename"] == "SystemExit"
+                && matches!(reply["evalue"].as_str(), Some("" | "0")) =>
+            {
+                CellOutcome::Exited
+            }
             _ if errors_allowed => CellOutcome::Completed,
-            Some("aborted") => CellOutcome::Failed { ename: "ExecutionAborted".into(), evalue: "the kernel aborted the execution".into(), traceback: vec![] },
+            Some("aborted") => CellOutcome::Failed {
+                ename: "ExecutionAborted".into(),
+                evalue: "the kernel aborted the execution".into(),
+                traceback: vec![],
+            },
             _ => CellOutcome::Failed {
                 ename: reply["ename"].as_str().unwrap_or("Error").to_owned(),
                 evalue: reply["evalue"].as_str().unwrap_or("").to_owned(),
-                traceback: reply["traceback"].as_array().map(|t| t.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect()).unwrap_or_default(),
+                traceback: reply["traceback"]
+                    .as_array()
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(|l| l.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
         })
     }
 
-    fn fail_before_cells(mut self, started: chrono::DateTime<Utc>, error: Error) -> Result<Notebook> {
+    fn fail_before_cells(
+        mut self,
+        started: chrono::DateTime<Utc>,
+        error: Error,
+    ) -> Result<Notebook> {
         papermill::run_finished(&mut self.notebook, started, Utc::now(), true);
         self.write()?;
         Err(error)
@@ -314,11 +422,17 @@ impl PreparedRun {
 }
 
 fn has_error_output(cell: &Value) -> bool {
-    cell["outputs"].as_array().is_some_and(|outs| outs.iter().any(|o| o["output_type"] == "error"))
+    cell["outputs"]
+        .as_array()
+        .is_some_and(|outs| outs.iter().any(|o| o["output_type"] == "error"))
 }
 
 fn absolute_parent(path: &Path) -> PathBuf {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_owned).unwrap_or_else(|| PathBuf::from("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_owned)
+        .unwrap_or_else(|| PathBuf::from("."));
     std::path::absolute(&parent).unwrap_or(parent)
 }
 
@@ -330,6 +444,10 @@ async fn wait_cancelled(cancel: &mut watch::Receiver<bool>) {
 }
 
 /// Prepares and runs in one go.
-pub async fn execute(options: RunOptions, observer: &mut dyn RunObserver, cancel: watch::Receiver<bool>) -> Result<Notebook> {
+pub async fn execute(
+    options: RunOptions,
+    observer: &mut dyn RunObserver,
+    cancel: watch::Receiver<bool>,
+) -> Result<Notebook> {
     prepare(options)?.run(observer, cancel).await
 }

@@ -25,7 +25,9 @@ pub enum Effect {
     /// The kernel went idle for the request.
     Idle,
     /// An output was added or a stream grew (`stream`: the message is stream text).
-    Output { stream: bool },
+    Output {
+        stream: bool,
+    },
 }
 
 impl OutputRecorder {
@@ -49,8 +51,12 @@ impl OutputRecorder {
             }
             "update_display_data" => {
                 if let Some(id) = content["transient"]["display_id"].as_str() {
-                    for &(cell, index) in self.display_ids.get(id).map(Vec::as_slice).unwrap_or(&[]) {
-                        if let Some(out) = cells.get_mut(cell).and_then(|c| c["outputs"].get_mut(index)) {
+                    for &(cell, index) in self.display_ids.get(id).map(Vec::as_slice).unwrap_or(&[])
+                    {
+                        if let Some(out) = cells
+                            .get_mut(cell)
+                            .and_then(|c| c["outputs"].get_mut(index))
+                        {
                             out["data"] = bundle(&content["data"]);
                             out["metadata"] = content["metadata"].clone();
                         }
@@ -63,22 +69,36 @@ impl OutputRecorder {
                     self.clear(cells, cell_index);
                     self.clear_before_next_output = false;
                 }
-                let outputs = cells[cell_index]["outputs"].as_array_mut().expect("code cells have outputs");
+                let outputs = cells[cell_index]["outputs"]
+                    .as_array_mut()
+                    .expect("code cells have outputs");
                 if msg.msg_type == "stream" {
                     let name = content["name"].as_str().unwrap_or("stdout");
                     let text = content["text"].as_str().unwrap_or("");
-                    if let Some(Value::String(collected)) = self.streams.get(name).and_then(|&at| outputs.get_mut(at)).map(|o| &mut o["text"]) {
+                    if let Some(Value::String(collected)) = self
+                        .streams
+                        .get(name)
+                        .and_then(|&at| outputs.get_mut(at))
+                        .map(|o| &mut o["text"])
+                    {
                         collected.push_str(text);
                         return Effect::Output { stream: true };
                     }
                     self.streams.insert(name.to_owned(), outputs.len());
                 }
-                let Some(output) = output_from_msg(&msg.msg_type, content) else { return Effect::None };
+                let Some(output) = output_from_msg(&msg.msg_type, content) else {
+                    return Effect::None;
+                };
                 if let Some(id) = content["transient"]["display_id"].as_str() {
-                    self.display_ids.entry(id.to_owned()).or_default().push((cell_index, outputs.len()));
+                    self.display_ids
+                        .entry(id.to_owned())
+                        .or_default()
+                        .push((cell_index, outputs.len()));
                 }
                 outputs.push(output);
-                Effect::Output { stream: msg.msg_type == "stream" }
+                Effect::Output {
+                    stream: msg.msg_type == "stream",
+                }
             }
             _ => Effect::None,
         }
@@ -94,7 +114,11 @@ impl OutputRecorder {
 }
 
 fn bundle(data: &Value) -> Value {
-    if data.is_object() { data.clone() } else { json!({}) }
+    if data.is_object() {
+        data.clone()
+    } else {
+        json!({})
+    }
 }
 
 /// nbformat's `output_from_msg`.
@@ -157,12 +181,20 @@ pub fn coalesce_streams(outputs: &mut Vec<Value>) {
     }
     for (at, text) in texts {
         // Most output has no carriage return: keep the string, copy nothing.
-        merged[at]["text"] = Value::String(if text.contains('\r') { apply_carriage_returns(&text) } else { text });
+        merged[at]["text"] = Value::String(if text.contains('\r') {
+            apply_carriage_returns(&text)
+        } else {
+            text
+        });
     }
     let mut i = 0;
     while i < merged.len() {
         let is_stderr = merged[i]["output_type"] == "stream" && merged[i]["name"] == "stderr";
-        if is_stderr && i + 1 < merged.len() && merged[i + 1]["output_type"] == "stream" && merged[i + 1]["name"] == "stdout" {
+        if is_stderr
+            && i + 1 < merged.len()
+            && merged[i + 1]["output_type"] == "stream"
+            && merged[i + 1]["name"] == "stdout"
+        {
             let stdout = merged.remove(i + 1);
             merged.insert(i, stdout);
         }
@@ -180,7 +212,9 @@ fn apply_carriage_returns(text: &str) -> String {
             out.push('\n');
         }
         let chars: Vec<char> = line.chars().collect();
-        let cut = (0..chars.len().saturating_sub(1)).rev().find(|&j| chars[j] == '\r');
+        let cut = (0..chars.len().saturating_sub(1))
+            .rev()
+            .find(|&j| chars[j] == '\r');
         match cut {
             Some(j) => out.extend(&chars[j + 1..]),
             None => out.push_str(line),
@@ -195,7 +229,10 @@ mod tests {
 
     #[test]
     fn carriage_returns_like_nbclient() {
-        assert_eq!(apply_carriage_returns("10%\r50%\r100%\ndone\r\n"), "100%\ndone\r\n");
+        assert_eq!(
+            apply_carriage_returns("10%\r50%\r100%\ndone\r\n"),
+            "100%\ndone\r\n"
+        );
         assert_eq!(apply_carriage_returns("a\r"), "a\r");
     }
 

@@ -20,14 +20,14 @@ pub fn seconds_between(start: DateTime<Utc>, end: DateTime<Utc>) -> f64 {
 /// Resets the notebook for a run, as papermill does: code cells lose their outputs and
 /// execution counts, every cell is `pending`, earlier error banners go.
 pub fn start_run(nb: &mut Notebook, record: Value) {
-    nb.cells_mut().retain(|c| !cell_has_tag(c, ERROR_MARKER_TAG));
+    nb.cells_mut()
+        .retain(|c| !cell_has_tag(c, ERROR_MARKER_TAG));
     for cell in nb.cells_mut() {
         if cell["cell_type"] == "code" {
             cell["execution_count"] = Value::Null;
             cell["outputs"] = json!([]);
         }
-        cell["metadata"]["papermill"] =
-            json!({"exception": null, "start_time": null, "end_time": null, "duration": null, "status": "pending"});
+        cell["metadata"]["papermill"] = json!({"exception": null, "start_time": null, "end_time": null, "duration": null, "status": "pending"});
     }
     nb.metadata_mut().insert("papermill".into(), record);
 }
@@ -47,7 +47,10 @@ pub fn cell_finished(cell: &mut Value, started: DateTime<Utc>, ended: DateTime<U
 }
 
 pub fn run_finished(nb: &mut Notebook, started: DateTime<Utc>, ended: DateTime<Utc>, failed: bool) {
-    let record = nb.metadata_mut().entry("papermill").or_insert_with(|| json!({}));
+    let record = nb
+        .metadata_mut()
+        .entry("papermill")
+        .or_insert_with(|| json!({}));
     record["end_time"] = json!(timestamp(ended));
     record["duration"] = json!(seconds_between(started, ended));
     record["exception"] = json!(failed);

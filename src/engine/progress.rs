@@ -48,7 +48,10 @@ impl TerminalObserver {
         }
         const WIDTH: usize = 30;
         let filled = WIDTH * self.done / self.total;
-        let current = self.current.map(|c| format!(" · cell {}", c + 1)).unwrap_or_default();
+        let current = self
+            .current
+            .map(|c| format!(" · cell {}", c + 1))
+            .unwrap_or_default();
         let line = format!(
             "\r\x1b[2KExecuting [{}{}] {}/{} cells{} · {:.1}s",
             "█".repeat(filled),

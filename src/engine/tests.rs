@@ -57,7 +57,13 @@ fn encode(value: &ParamValue) -> Value {
         ParamValue::Float(f) => json!(["float", (f.to_bits() as i64).to_string()]),
         ParamValue::Str(s) => json!(["str", s]),
         ParamValue::List(items) => json!(["list", items.iter().map(encode).collect::<Vec<_>>()]),
-        ParamValue::Dict(entries) => json!(["dict", entries.iter().map(|(k, v)| json!([k, encode(v)])).collect::<Vec<_>>()]),
+        ParamValue::Dict(entries) => json!([
+            "dict",
+            entries
+                .iter()
+                .map(|(k, v)| json!([k, encode(v)]))
+                .collect::<Vec<_>>()
+        ]),
     }
 }
 
@@ -96,7 +102,12 @@ fn param_value() -> impl Strategy<Value = ParamValue> {
             prop::collection::vec(("[a-zA-Z\"\\\\ é]{0,6}", inner), 0..5).prop_map(|entries| {
                 // Later keys win in a dict literal: keep the first of each, as Python would see one.
                 let mut seen = std::collections::HashSet::new();
-                ParamValue::Dict(entries.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect())
+                ParamValue::Dict(
+                    entries
+                        .into_iter()
+                        .filter(|(k, _)| seen.insert(k.clone()))
+                        .collect(),
+                )
             }),
         ]
     })
@@ -126,21 +137,40 @@ fn outputs_timings_and_output_file() {
     let input = notebook_file(
         dir.path(),
         &[
-            code(0, "print('a'); import sys; print('e', file=sys.stderr); print('b')", &[]),
+            code(
+                0,
+                "print('a'); import sys; print('e', file=sys.stderr); print('b')",
+                &[],
+            ),
             json!({"cell_type": "markdown", "id": "m", "metadata": {"keep": 1}, "source": "# hi"}),
             code(2, "h = display('one', display_id=True)", &[]),
             code(3, "h.update('two'); 6 * 7", &[]),
         ],
     );
     let output = dir.path().join("out.ipynb");
-    let nb = run(RunOptions { input, output: Some(output.clone()), search: search(), ..Default::default() }).unwrap();
+    let nb = run(RunOptions {
+        input,
+        output: Some(output.clone()),
+        search: search(),
+        ..Default::default()
+    })
+    .unwrap();
     assert_eq!(stdout_of(&nb, 0), "a\nb\n");
     assert_eq!(nb.cells()[0]["outputs"][1]["name"], "stderr");
     assert_eq!(nb.cells()[1]["metadata"]["keep"], 1);
-    assert_eq!(nb.cells()[2]["outputs"][0]["data"]["text/plain"], json!("'two'"));
-    assert_eq!(nb.cells()[3]["outputs"][0]["data"]["text/plain"], json!("42"));
+    assert_eq!(
+        nb.cells()[2]["outputs"][0]["data"]["text/plain"],
+        json!("'two'")
+    );
+    assert_eq!(
+        nb.cells()[3]["outputs"][0]["data"]["text/plain"],
+        json!("42")
+    );
     assert_eq!(nb.cells()[3]["execution_count"], 3);
-    assert_eq!(nb.cells()[3]["metadata"]["papermill"]["status"], "completed");
+    assert_eq!(
+        nb.cells()[3]["metadata"]["papermill"]["status"],
+        "completed"
+    );
     assert_eq!(nb.metadata()["language_info"]["name"], "python");
     let written = std::fs::read_to_string(&output).unwrap();
     assert_eq!(written, nb.to_nbformat_string());
@@ -149,23 +179,55 @@ fn outputs_timings_and_output_file() {
 #[test]
 fn failing_cell_stops_the_run_with_a_banner() {
     let dir = tempfile::tempdir().unwrap();
-    let input = notebook_file(dir.path(), &[code(0, "x = 1", &[]), code(1, "raise ValueError('bad')", &[]), code(2, "print('never')", &[])]);
+    let input = notebook_file(
+        dir.path(),
+        &[
+            code(0, "x = 1", &[]),
+            code(1, "raise ValueError('bad')", &[]),
+            code(2, "print('never')", &[]),
+        ],
+    );
     let output = dir.path().join("out.ipynb");
-    let err = run(RunOptions { input: input.clone(), output: Some(output.clone()), search: search(), ..Default::default() }).unwrap_err();
+    let err = run(RunOptions {
+        input: input.clone(),
+        output: Some(output.clone()),
+        search: search(),
+        ..Default::default()
+    })
+    .unwrap_err();
     match err {
-        Error::CellExecution { cell_index, ename, evalue, traceback, .. } => {
-            assert_eq!((cell_index, ename.as_str(), evalue.as_str()), (1, "ValueError", "bad"));
+        Error::CellExecution {
+            cell_index,
+            ename,
+            evalue,
+            traceback,
+            ..
+        } => {
+            assert_eq!(
+                (cell_index, ename.as_str(), evalue.as_str()),
+                (1, "ValueError", "bad")
+            );
             assert!(!traceback.is_empty());
         }
         other => panic!("{other:?}"),
     }
     let written = Notebook::read(&output).unwrap();
-    let tags: Vec<bool> = written.cells().iter().map(|c| cell_has_tag(c, papermill::ERROR_MARKER_TAG)).collect();
+    let tags: Vec<bool> = written
+        .cells()
+        .iter()
+        .map(|c| cell_has_tag(c, papermill::ERROR_MARKER_TAG))
+        .collect();
     assert_eq!(tags, [true, false, true, false, false]);
     assert_eq!(written.cells()[4]["outputs"], json!([]));
     assert_eq!(written.metadata()["papermill"]["exception"], true);
 
-    let nb = run(RunOptions { input, allow_errors: true, search: search(), ..Default::default() }).unwrap();
+    let nb = run(RunOptions {
+        input,
+        allow_errors: true,
+        search: search(),
+        ..Default::default()
+    })
+    .unwrap();
     assert_eq!(stdout_of(&nb, 2), "never\n");
 }
 
@@ -174,14 +236,43 @@ fn cell_timeout_interrupts_and_a_dead_kernel_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let input = notebook_file(dir.path(), &[code(0, "import time; time.sleep(30)", &[])]);
     let started = std::time::Instant::now();
-    let err = run(RunOptions { input, cell_timeout: Some(Duration::from_millis(500)), search: search(), ..Default::default() }).unwrap_err();
-    assert!(matches!(err, Error::Timeout { cell_index: Some(0), .. }), "{err:?}");
+    let err = run(RunOptions {
+        input,
+        cell_timeout: Some(Duration::from_millis(500)),
+        search: search(),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                cell_index: Some(0),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 
-    let input = notebook_file(dir.path(), &[code(0, "print(1)", &[]), code(1, "import os; os.kill(os.getpid(), 9)", &[])]);
-    let err = run(RunOptions { input, search: search(), ..Default::default() }).unwrap_err();
+    let input = notebook_file(
+        dir.path(),
+        &[
+            code(0, "print(1)", &[]),
+            code(1, "import os; os.kill(os.getpid(), 9)", &[]),
+        ],
+    );
+    let err = run(RunOptions {
+        input,
+        search: search(),
+        ..Default::default()
+    })
+    .unwrap_err();
     match err {
-        Error::KernelDied { cell_index, message } => {
+        Error::KernelDied {
+            cell_index,
+            message,
+        } => {
             assert_eq!(cell_index, Some(1));
             assert!(message.contains("signal 9"), "{message}");
         }
@@ -194,10 +285,24 @@ fn problems_are_found_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let input = notebook_file(dir.path(), &[code(0, "n = 1", &["parameters"])]);
     let output = dir.path().join("out.ipynb");
-    let bad = [("n".to_string(), ParamValue::Str("abc".into()))].into_iter().collect();
-    let err = prepare(RunOptions { input: input.clone(), output: Some(output.clone()), parameters: bad, search: search(), ..Default::default() });
+    let bad = [("n".to_string(), ParamValue::Str("abc".into()))]
+        .into_iter()
+        .collect();
+    let err = prepare(RunOptions {
+        input: input.clone(),
+        output: Some(output.clone()),
+        parameters: bad,
+        search: search(),
+        ..Default::default()
+    });
     assert!(matches!(err, Err(Error::Parameter { .. })));
-    let err = prepare(RunOptions { input, output: Some(output.clone()), kernel_name: Some("no-such-kernel".into()), search: search(), ..Default::default() });
+    let err = prepare(RunOptions {
+        input,
+        output: Some(output.clone()),
+        kernel_name: Some("no-such-kernel".into()),
+        search: search(),
+        ..Default::default()
+    });
     assert!(matches!(err, Err(Error::KernelNotFound { .. })));
     assert!(!output.exists());
 }

@@ -3,10 +3,14 @@
 //! as the kernel sent them.
 
 use crate::error::{Error, Result};
-use jupyter_protocol::{ConnectionInfo, ExecuteRequest, InterruptRequest, JupyterMessage, KernelInfoRequest, ShutdownRequest};
+use jupyter_protocol::{
+    ConnectionInfo, ExecuteRequest, InterruptRequest, JupyterMessage, KernelInfoRequest,
+    ShutdownRequest,
+};
 use jupyter_zmq_client::{
-    create_client_control_connection, create_client_iopub_connection, create_client_shell_connection_with_identity,
-    peer_identity_for_session, ClientControlConnection, Connection, ClientIoPubConnection, ClientShellConnection, RawMessage,
+    create_client_control_connection, create_client_iopub_connection,
+    create_client_shell_connection_with_identity, peer_identity_for_session,
+    ClientControlConnection, ClientIoPubConnection, ClientShellConnection, Connection, RawMessage,
 };
 use serde_json::Value;
 use zeromq::SocketRecv;
@@ -31,10 +35,20 @@ impl KernelClient {
     pub async fn connect(info: &ConnectionInfo) -> Result<KernelClient> {
         let session = uuid::Uuid::new_v4().to_string();
         let identity = peer_identity_for_session(&session).map_err(protocol)?;
-        let iopub = create_client_iopub_connection(info, "", &session).await.map_err(protocol)?;
-        let shell = create_client_shell_connection_with_identity(info, &session, identity).await.map_err(protocol)?;
-        let control = create_client_control_connection(info, &session).await.map_err(protocol)?;
-        Ok(KernelClient { shell, iopub, control })
+        let iopub = create_client_iopub_connection(info, "", &session)
+            .await
+            .map_err(protocol)?;
+        let shell = create_client_shell_connection_with_identity(info, &session, identity)
+            .await
+            .map_err(protocol)?;
+        let control = create_client_control_connection(info, &session)
+            .await
+            .map_err(protocol)?;
+        Ok(KernelClient {
+            shell,
+            iopub,
+            control,
+        })
     }
 
     /// Sends an execute request and returns its msg_id.
@@ -51,15 +65,25 @@ impl KernelClient {
     }
 
     pub async fn kernel_info(&mut self) -> Result<String> {
-        self.send_shell(JupyterMessage::new(KernelInfoRequest {}, None)).await
+        self.send_shell(JupyterMessage::new(KernelInfoRequest {}, None))
+            .await
     }
 
     pub async fn interrupt(&mut self) -> Result<()> {
-        self.control.send(JupyterMessage::new(InterruptRequest {}, None)).await.map_err(protocol)
+        self.control
+            .send(JupyterMessage::new(InterruptRequest {}, None))
+            .await
+            .map_err(protocol)
     }
 
     pub async fn shutdown(&mut self) -> Result<()> {
-        self.control.send(JupyterMessage::new(ShutdownRequest { restart: false }, None)).await.map_err(protocol)
+        self.control
+            .send(JupyterMessage::new(
+                ShutdownRequest { restart: false },
+                None,
+            ))
+            .await
+            .map_err(protocol)
     }
 
     async fn send_shell(&mut self, message: JupyterMessage) -> Result<String> {
@@ -85,14 +109,20 @@ pub enum Channel {
 }
 
 async fn recv_from<S: SocketRecv>(connection: &mut Connection<S>) -> Result<Message> {
-    let parts = connection.socket.recv().await.map_err(|e| Error::Protocol(e.to_string()))?;
+    let parts = connection
+        .socket
+        .recv()
+        .await
+        .map_err(|e| Error::Protocol(e.to_string()))?;
     parse(RawMessage::from_multipart(parts, &connection.mac).map_err(protocol)?)
 }
 
 fn parse(raw: RawMessage) -> Result<Message> {
-    let header: Value = serde_json::from_slice(&raw.jparts[0]).map_err(|e| Error::Protocol(format!("bad header: {e}")))?;
+    let header: Value = serde_json::from_slice(&raw.jparts[0])
+        .map_err(|e| Error::Protocol(format!("bad header: {e}")))?;
     let parent: Value = serde_json::from_slice(&raw.jparts[1]).unwrap_or(Value::Null);
-    let content: Value = serde_json::from_slice(&raw.jparts[3]).map_err(|e| Error::Protocol(format!("bad content: {e}")))?;
+    let content: Value = serde_json::from_slice(&raw.jparts[3])
+        .map_err(|e| Error::Protocol(format!("bad content: {e}")))?;
     Ok(Message {
         msg_type: header["msg_type"].as_str().unwrap_or_default().to_owned(),
         parent_msg_id: parent["msg_id"].as_str().map(str::to_owned),

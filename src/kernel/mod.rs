@@ -5,8 +5,8 @@ mod client;
 mod process;
 mod spec;
 
-pub use client::Message;
 use client::Channel;
+pub use client::Message;
 pub use spec::{InterruptMode, KernelSearch, KernelSpec};
 
 use crate::error::{Error, Result};
@@ -56,10 +56,18 @@ impl Kernel {
         }
     }
 
-    async fn start_once(spec: &KernelSpec, cwd: &Path) -> std::result::Result<Kernel, StartFailure> {
+    async fn start_once(
+        spec: &KernelSpec,
+        cwd: &Path,
+    ) -> std::result::Result<Kernel, StartFailure> {
         let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().expect("loopback"), 5)
             .await
-            .map_err(|e| StartFailure::Other(Error::KernelDied { cell_index: None, message: format!("cannot reserve ports for the kernel: {e}") }))?;
+            .map_err(|e| {
+                StartFailure::Other(Error::KernelDied {
+                    cell_index: None,
+                    message: format!("cannot reserve ports for the kernel: {e}"),
+                })
+            })?;
         let info = ConnectionInfo {
             ip: "127.0.0.1".into(),
             transport: Transport::TCP,
@@ -84,7 +92,10 @@ impl Kernel {
         for port in [info.shell_port, info.iopub_port, info.control_port] {
             loop {
                 if let Some(status) = process.has_exited() {
-                    return Err(StartFailure::classify(startup_failure(&mut process, format!("exited during startup with {}", describe_exit(status)))));
+                    return Err(StartFailure::classify(startup_failure(
+                        &mut process,
+                        format!("exited during startup with {}", describe_exit(status)),
+                    )));
                 }
                 // A kernel that lost a port may log the error and then hang rather than exit.
                 let port_taken = last_log_check.elapsed() > Duration::from_millis(100) && {
@@ -93,29 +104,54 @@ impl Kernel {
                 };
                 if port_taken || Instant::now() > deadline {
                     process.kill().await;
-                    let what = if port_taken { "could not bind its ports".to_owned() } else { format!("did not start within {}s", STARTUP_TIMEOUT.as_secs()) };
+                    let what = if port_taken {
+                        "could not bind its ports".to_owned()
+                    } else {
+                        format!("did not start within {}s", STARTUP_TIMEOUT.as_secs())
+                    };
                     return Err(StartFailure::classify(startup_failure(&mut process, what)));
                 }
-                if std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok() {
+                if std::net::TcpStream::connect_timeout(
+                    &([127, 0, 0, 1], port).into(),
+                    Duration::from_millis(200),
+                )
+                .is_ok()
+                {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
-        let client = match tokio::time::timeout(Duration::from_secs(10), KernelClient::connect(&info)).await {
-            Ok(Ok(client)) => client,
-            // Every port listens, yet the sockets do not fit ours: another process holds one.
-            Ok(Err(e)) => {
-                process.kill().await;
-                return Err(StartFailure::PortTaken(startup_failure(&mut process, format!("cannot be connected to: {e}"))));
-            }
-            Err(_) => {
-                process.kill().await;
-                return Err(StartFailure::PortTaken(startup_failure(&mut process, "did not accept connections".into())));
-            }
+        let client =
+            match tokio::time::timeout(Duration::from_secs(10), KernelClient::connect(&info)).await
+            {
+                Ok(Ok(client)) => client,
+                // Every port listens, yet the sockets do not fit ours: another process holds one.
+                Ok(Err(e)) => {
+                    process.kill().await;
+                    return Err(StartFailure::PortTaken(startup_failure(
+                        &mut process,
+                        format!("cannot be connected to: {e}"),
+                    )));
+                }
+                Err(_) => {
+                    process.kill().await;
+                    return Err(StartFailure::PortTaken(startup_failure(
+                        &mut process,
+                        "did not accept connections".into(),
+                    )));
+                }
+            };
+        let mut kernel = Kernel {
+            process,
+            client,
+            spec: spec.clone(),
+            language_info: serde_json::Value::Null,
         };
-        let mut kernel = Kernel { process, client, spec: spec.clone(), language_info: serde_json::Value::Null };
-        kernel.handshake(deadline).await.map_err(StartFailure::classify)?;
+        kernel
+            .handshake(deadline)
+            .await
+            .map_err(StartFailure::classify)?;
         Ok(kernel)
     }
 
@@ -135,13 +171,20 @@ impl Kernel {
                 Event::IoPub(_) => got_iopub = true,
                 Event::Shell(_) => {}
                 Event::Died(how) => {
-                    return Err(Error::KernelDied { cell_index: None, message: format!("kernel '{}' died during startup: {how}", self.spec.name) })
+                    return Err(Error::KernelDied {
+                        cell_index: None,
+                        message: format!("kernel '{}' died during startup: {how}", self.spec.name),
+                    })
                 }
                 Event::Deadline if Instant::now() >= deadline => {
                     self.process.kill().await;
                     return Err(Error::KernelDied {
                         cell_index: None,
-                        message: format!("kernel '{}' did not answer within {}s", self.spec.name, STARTUP_TIMEOUT.as_secs()),
+                        message: format!(
+                            "kernel '{}' did not answer within {}s",
+                            self.spec.name,
+                            STARTUP_TIMEOUT.as_secs()
+                        ),
                     });
                 }
                 Event::Deadline => {
@@ -209,7 +252,9 @@ enum StartFailure {
 impl StartFailure {
     fn classify(error: Error) -> StartFailure {
         match &error {
-            Error::KernelDied { message, .. } if message.contains(PORT_TAKEN) => StartFailure::PortTaken(error),
+            Error::KernelDied { message, .. } if message.contains(PORT_TAKEN) => {
+                StartFailure::PortTaken(error)
+            }
             _ => StartFailure::Other(error),
         }
     }

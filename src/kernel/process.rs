@@ -19,7 +19,10 @@ pub struct KernelProcess {
 impl KernelProcess {
     pub fn launch(spec: &KernelSpec, info: &ConnectionInfo, cwd: &Path) -> Result<KernelProcess> {
         if spec.argv.is_empty() {
-            return Err(Error::KernelDied { cell_index: None, message: format!("kernelspec '{}' has an empty argv", spec.name) });
+            return Err(Error::KernelDied {
+                cell_index: None,
+                message: format!("kernelspec '{}' has an empty argv", spec.name),
+            });
         }
         let runtime_dir = tempfile::Builder::new()
             .prefix("notebook-executor-kernel-")
@@ -32,11 +35,18 @@ impl KernelProcess {
         let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
         let log_err = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
 
-        let resource_dir = spec.resource_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let resource_dir = spec
+            .resource_dir
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let args: Vec<String> = spec
             .argv
             .iter()
-            .map(|a| a.replace("{connection_file}", &connection_file.display().to_string()).replace("{resource_dir}", &resource_dir))
+            .map(|a| {
+                a.replace("{connection_file}", &connection_file.display().to_string())
+                    .replace("{resource_dir}", &resource_dir)
+            })
             .collect();
         let mut command = Command::new(&args[0]);
         command
@@ -53,11 +63,22 @@ impl KernelProcess {
         if let Some(prefix) = &spec.env_prefix {
             // Kernelspecs often say a bare `python`: it must be the environment's.
             let mut path = vec![prefix.join("bin")];
-            path.extend(std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default());
+            path.extend(
+                std::env::var_os("PATH")
+                    .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            );
             command.env("PATH", std::env::join_paths(path).unwrap_or_default());
             let mut jupyter_path = vec![prefix.join("share").join("jupyter")];
-            jupyter_path.extend(std::env::var_os("JUPYTER_PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default());
-            command.env("JUPYTER_PATH", std::env::join_paths(jupyter_path).unwrap_or_default());
+            jupyter_path.extend(
+                std::env::var_os("JUPYTER_PATH")
+                    .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            );
+            command.env(
+                "JUPYTER_PATH",
+                std::env::join_paths(jupyter_path).unwrap_or_default(),
+            );
         }
         command.envs(&spec.env);
         let child = command.spawn().map_err(|e| Error::KernelDied {
@@ -65,7 +86,12 @@ impl KernelProcess {
             message: format!("cannot start kernel '{}' ({}): {e}", spec.name, args[0]),
         })?;
         let pgid = child.id().map(|id| id as i32).unwrap_or(0);
-        Ok(KernelProcess { child, pgid, runtime_dir, exited: None })
+        Ok(KernelProcess {
+            child,
+            pgid,
+            runtime_dir,
+            exited: None,
+        })
     }
 
     /// Waits until the kernel process exits (cancel-safe).
@@ -132,7 +158,12 @@ pub fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit code {code}"),
-        (None, Some(sig)) => format!("signal {sig}{}", signal_name(sig).map(|n| format!(" ({n})")).unwrap_or_default()),
+        (None, Some(sig)) => format!(
+            "signal {sig}{}",
+            signal_name(sig)
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        ),
         _ => "an unknown status".into(),
     }
 }

@@ -56,14 +56,21 @@ impl KernelSearch {
     /// The search path of jupyter_core's `jupyter_path()` for a process whose Python
     /// environment is `env_prefix`; `prefer_env` puts the environment before the user dir
     /// (jupyter_core does so inside a virtualenv or conda env).
-    pub fn new(env_prefix: Option<PathBuf>, prefer_env: bool, native_python: Option<PathBuf>) -> Self {
+    pub fn new(
+        env_prefix: Option<PathBuf>,
+        prefer_env: bool,
+        native_python: Option<PathBuf>,
+    ) -> Self {
         let mut dirs: Vec<PathBuf> = Vec::new();
         if let Some(paths) = std::env::var_os("JUPYTER_PATH") {
             dirs.extend(std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()));
         }
         let user = user_data_dir();
         let env = env_prefix.as_ref().map(|p| p.join("share").join("jupyter"));
-        let system = [PathBuf::from("/usr/local/share/jupyter"), PathBuf::from("/usr/share/jupyter")];
+        let system = [
+            PathBuf::from("/usr/local/share/jupyter"),
+            PathBuf::from("/usr/share/jupyter"),
+        ];
         let env = env.filter(|e| !system.contains(e));
         if prefer_env {
             dirs.extend(env.clone());
@@ -79,7 +86,11 @@ impl KernelSearch {
                 unique.push(dir);
             }
         }
-        KernelSearch { data_dirs: unique, native_python, env_prefix }
+        KernelSearch {
+            data_dirs: unique,
+            native_python,
+            env_prefix,
+        }
     }
 
     /// From the process environment alone (VIRTUAL_ENV as the environment).
@@ -103,7 +114,11 @@ impl KernelSearch {
                 return Ok(spec);
             }
         }
-        Err(Error::KernelNotFound { name: name.to_owned(), available: self.names(), searched: self.data_dirs.clone() })
+        Err(Error::KernelNotFound {
+            name: name.to_owned(),
+            available: self.names(),
+            searched: self.data_dirs.clone(),
+        })
     }
 
     /// Every kernelspec, by name (the first found wins, as in jupyter_client).
@@ -120,7 +135,9 @@ impl KernelSearch {
     fn names(&self) -> Vec<String> {
         let mut names = Vec::new();
         for dir in &self.data_dirs {
-            let Ok(entries) = std::fs::read_dir(dir.join("kernels")) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir.join("kernels")) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if entry.path().join("kernel.json").is_file() && !names.contains(&name) {
@@ -193,7 +210,9 @@ fn user_data_dir() -> Option<PathBuf> {
     if cfg!(target_os = "macos") {
         return Some(home.join("Library").join("Jupyter"));
     }
-    let base = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".local").join("share"));
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".local").join("share"));
     Some(base.join("jupyter"))
 }
 
@@ -211,14 +230,37 @@ mod tests {
     fn first_data_dir_wins_and_missing_kernels_are_reported() {
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
-        write_spec(a.path(), "k", r#"{"argv": ["a", "{connection_file}"], "display_name": "A", "language": "python"}"#);
-        write_spec(b.path(), "k", r#"{"argv": ["b"], "display_name": "B", "language": "python"}"#);
-        write_spec(b.path(), "r", r#"{"argv": ["R"], "display_name": "R", "language": "R", "interrupt_mode": "message"}"#);
-        let search = KernelSearch { data_dirs: vec![a.path().into(), b.path().into()], native_python: None, env_prefix: None };
+        write_spec(
+            a.path(),
+            "k",
+            r#"{"argv": ["a", "{connection_file}"], "display_name": "A", "language": "python"}"#,
+        );
+        write_spec(
+            b.path(),
+            "k",
+            r#"{"argv": ["b"], "display_name": "B", "language": "python"}"#,
+        );
+        write_spec(
+            b.path(),
+            "r",
+            r#"{"argv": ["R"], "display_name": "R", "language": "R", "interrupt_mode": "message"}"#,
+        );
+        let search = KernelSearch {
+            data_dirs: vec![a.path().into(), b.path().into()],
+            native_python: None,
+            env_prefix: None,
+        };
         assert_eq!(search.find("k").unwrap().display_name, "A");
-        assert_eq!(search.find("r").unwrap().interrupt_mode, InterruptMode::Message);
+        assert_eq!(
+            search.find("r").unwrap().interrupt_mode,
+            InterruptMode::Message
+        );
         match search.find("nope").unwrap_err() {
-            Error::KernelNotFound { name, available, searched } => {
+            Error::KernelNotFound {
+                name,
+                available,
+                searched,
+            } => {
                 assert_eq!(name, "nope");
                 assert_eq!(available, ["k", "r"]);
                 assert_eq!(searched.len(), 2);
@@ -231,11 +273,22 @@ mod tests {
     fn native_python_kernel_and_env_prefix() {
         let env = tempfile::tempdir().unwrap();
         let data = env.path().join("share").join("jupyter");
-        write_spec(&data, "julia", r#"{"argv": ["julia"], "display_name": "Julia", "language": "julia"}"#);
-        let search = KernelSearch { data_dirs: vec![data], native_python: Some("/x/bin/python".into()), env_prefix: None };
+        write_spec(
+            &data,
+            "julia",
+            r#"{"argv": ["julia"], "display_name": "Julia", "language": "julia"}"#,
+        );
+        let search = KernelSearch {
+            data_dirs: vec![data],
+            native_python: Some("/x/bin/python".into()),
+            env_prefix: None,
+        };
         let py = search.find("python3").unwrap();
         assert_eq!(py.argv[0], "/x/bin/python");
-        assert_eq!(search.find("julia").unwrap().env_prefix.as_deref(), Some(env.path()));
+        assert_eq!(
+            search.find("julia").unwrap().env_prefix.as_deref(),
+            Some(env.path())
+        );
     }
 
     #[test]
@@ -254,6 +307,9 @@ mod tests {
         };
         assert_eq!(search.data_dirs[0], dir.path());
         assert_eq!(search.data_dirs[1], PathBuf::from("/opt/env/share/jupyter"));
-        assert_eq!(search.data_dirs.last().unwrap(), &PathBuf::from("/usr/share/jupyter"));
+        assert_eq!(
+            search.data_dirs.last().unwrap(),
+            &PathBuf::from("/usr/share/jupyter")
+        );
     }
 }

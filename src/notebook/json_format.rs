@@ -20,7 +20,12 @@ pub fn to_nbformat_string(value: &Value) -> String {
 pub fn write_nbformat<W: io::Write>(value: &Value, writer: W) -> io::Result<()> {
     let formatter = PythonFormatter(PrettyFormatter::with_indent(b" "));
     let mut ser = serde_json::Serializer::with_formatter(writer, formatter);
-    Node { value, at: Place::Root }.serialize(&mut ser).map_err(io::Error::other)?;
+    Node {
+        value,
+        at: Place::Root,
+    }
+    .serialize(&mut ser)
+    .map_err(io::Error::other)?;
     ser.into_inner().write_all(b"\n")
 }
 
@@ -31,10 +36,18 @@ pub fn python_float_repr(value: f64) -> String {
         return "NaN".into();
     }
     if value.is_infinite() {
-        return if value > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if value > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if value == 0.0 {
-        return if value.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if value.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
     let sci = format!("{value:e}");
@@ -109,7 +122,9 @@ enum Place {
     Cell,
     Attachments,
     Outputs,
-    Output { stream: bool },
+    Output {
+        stream: bool,
+    },
     Bundle,
     /// A multiline string: written as a list of lines.
     Lines,
@@ -128,7 +143,9 @@ impl Place {
             (Place::Outputs, None) => Place::Output { stream: false },
             (Place::Output { stream: true }, Some("text")) => Place::Lines,
             (Place::Output { .. }, Some("data")) => Place::Bundle,
-            (Place::Bundle, Some(mime)) if crate::notebook::lines::is_split_mime(mime) => Place::Lines,
+            (Place::Bundle, Some(mime)) if crate::notebook::lines::is_split_mime(mime) => {
+                Place::Lines
+            }
             _ => Place::Other,
         }
     }
@@ -144,7 +161,9 @@ struct Node<'a> {
 impl Serialize for Node<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let at = match self.at {
-            Place::Output { .. } => Place::Output { stream: self.value["output_type"] == "stream" },
+            Place::Output { .. } => Place::Output {
+                stream: self.value["output_type"] == "stream",
+            },
             other => other,
         };
         match self.value {
@@ -153,14 +172,23 @@ impl Serialize for Node<'_> {
                 entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 let mut out = serializer.serialize_map(Some(entries.len()))?;
                 for (key, value) in entries {
-                    out.serialize_entry(key, &Node { value, at: at.child(Some(key)) })?;
+                    out.serialize_entry(
+                        key,
+                        &Node {
+                            value,
+                            at: at.child(Some(key)),
+                        },
+                    )?;
                 }
                 out.end()
             }
             Value::Array(items) => {
                 let mut out = serializer.serialize_seq(Some(items.len()))?;
                 for item in items {
-                    out.serialize_element(&Node { value: item, at: at.child(None) })?;
+                    out.serialize_element(&Node {
+                        value: item,
+                        at: at.child(None),
+                    })?;
                 }
                 out.end()
             }
@@ -209,7 +237,10 @@ mod tests {
         ]}], "metadata": {"source": "m\nn"}});
         let back: Value = serde_json::from_str(&to_nbformat_string(&nb)).unwrap();
         assert_eq!(back["cells"][0]["source"], json!(["a\n", "b"]));
-        assert_eq!(back["cells"][0]["outputs"][0]["text"], json!(["x\n", "y\n"]));
+        assert_eq!(
+            back["cells"][0]["outputs"][0]["text"],
+            json!(["x\n", "y\n"])
+        );
         let data = &back["cells"][0]["outputs"][1]["data"];
         assert_eq!(data["text/plain"], json!(["p\n", "q"]));
         assert_eq!(data["application/json"], json!({"k": "v\nw"}));

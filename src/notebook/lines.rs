@@ -13,7 +13,15 @@ pub fn split_lines(text: &str) -> Vec<&str> {
     while let Some((i, c)) = chars.next() {
         let is_break = matches!(
             c,
-            '\n' | '\r' | '\u{0b}' | '\u{0c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            '\n' | '\r'
+                | '\u{0b}'
+                | '\u{0c}'
+                | '\u{1c}'
+                | '\u{1d}'
+                | '\u{1e}'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
         );
         if is_break {
             let mut end = i + c.len_utf8();
@@ -55,7 +63,8 @@ pub fn is_json_mime(mime: &str) -> bool {
 
 /// Whether nbformat writes this mime type's string value as a list of lines.
 pub fn is_split_mime(mime: &str) -> bool {
-    (mime.starts_with("text/") || mime == "application/javascript" || mime == "image/svg+xml") && !is_json_mime(mime)
+    (mime.starts_with("text/") || mime == "application/javascript" || mime == "image/svg+xml")
+        && !is_json_mime(mime)
 }
 
 fn join_in_place(value: &mut Value) {
@@ -109,7 +118,10 @@ mod tests {
 
     #[test]
     fn splits_like_python_splitlines() {
-        assert_eq!(split_lines("a\nb\r\nc\rd"), vec!["a\n", "b\r\n", "c\r", "d"]);
+        assert_eq!(
+            split_lines("a\nb\r\nc\rd"),
+            vec!["a\n", "b\r\n", "c\r", "d"]
+        );
         assert_eq!(split_lines("x\n"), vec!["x\n"]);
         assert_eq!(split_lines(""), Vec::<&str>::new());
         assert_eq!(split_lines("é\u{2028}ü"), vec!["é\u{2028}", "ü"]);

@@ -21,10 +21,13 @@ impl Notebook {
     /// Reads a notebook file; nbformat 3 is upgraded to 4.
     pub fn read(path: &Path) -> Result<Notebook> {
         let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::InputNotFound { path: path.to_owned() },
+            std::io::ErrorKind::NotFound => Error::InputNotFound {
+                path: path.to_owned(),
+            },
             _ => Error::io(path, e),
         })?;
-        let text = String::from_utf8(bytes).map_err(|_| format_error(path, "the file is not UTF-8 text"))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format_error(path, "the file is not UTF-8 text"))?;
         Notebook::parse(&text, path)
     }
 
@@ -39,11 +42,25 @@ impl Notebook {
         let root = match major {
             Some(4) => root,
             Some(3) => upgrade::from_v3(text).map_err(|m| format_error(path, m))?,
-            Some(v) => return Err(format_error(path, format!("nbformat {v} is not supported (only 3 and 4)"))),
-            None => return Err(format_error(path, "no 'nbformat' version: this is not a Jupyter notebook")),
+            Some(v) => {
+                return Err(format_error(
+                    path,
+                    format!("nbformat {v} is not supported (only 3 and 4)"),
+                ))
+            }
+            None => {
+                return Err(format_error(
+                    path,
+                    "no 'nbformat' version: this is not a Jupyter notebook",
+                ))
+            }
         };
-        let mut notebook = Notebook { root: Value::Object(root) };
-        notebook.check_and_repair().map_err(|m| format_error(path, m))?;
+        let mut notebook = Notebook {
+            root: Value::Object(root),
+        };
+        notebook
+            .check_and_repair()
+            .map_err(|m| format_error(path, m))?;
         Ok(notebook)
     }
 
@@ -68,7 +85,11 @@ impl Notebook {
     }
 
     fn check_and_repair(&mut self) -> std::result::Result<(), String> {
-        let minor = self.root.get("nbformat_minor").and_then(Value::as_i64).unwrap_or(0);
+        let minor = self
+            .root
+            .get("nbformat_minor")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         if !self.root.get("metadata").is_some_and(Value::is_object) {
             self.root["metadata"] = json!({});
         }
@@ -79,12 +100,21 @@ impl Notebook {
             let Value::Object(cell) = cell else {
                 return Err(format!("cell {index} is not a JSON object"));
             };
-            let kind = cell.get("cell_type").and_then(Value::as_str).unwrap_or("").to_owned();
+            let kind = cell
+                .get("cell_type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
             if !matches!(kind.as_str(), "code" | "markdown" | "raw") {
-                return Err(format!("cell {index} has an unknown cell_type {:?}", cell.get("cell_type")));
+                return Err(format!(
+                    "cell {index} has an unknown cell_type {:?}",
+                    cell.get("cell_type")
+                ));
             }
             if lines::join(cell.get("source").unwrap_or(&Value::Null)).is_none() {
-                return Err(format!("cell {index}: 'source' must be a string or a list of strings"));
+                return Err(format!(
+                    "cell {index}: 'source' must be a string or a list of strings"
+                ));
             }
             lines::rejoin_cell(cell);
             if !cell.get("metadata").is_some_and(Value::is_object) {
@@ -97,7 +127,11 @@ impl Notebook {
                 cell.entry("execution_count").or_insert(Value::Null);
             }
             // nbformat 4.5 requires cell ids; nbformat itself adds missing ones on read.
-            if minor >= 5 && !cell.get("id").is_some_and(|id| id.as_str().is_some_and(|s| !s.is_empty())) {
+            if minor >= 5
+                && !cell
+                    .get("id")
+                    .is_some_and(|id| id.as_str().is_some_and(|s| !s.is_empty()))
+            {
                 cell.insert("id".into(), Value::String(new_cell_id()));
             }
         }
@@ -109,7 +143,10 @@ impl Notebook {
     }
 
     pub fn metadata_mut(&mut self) -> &mut Map<String, Value> {
-        self.root.get_mut("metadata").and_then(Value::as_object_mut).expect("checked on read")
+        self.root
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)
+            .expect("checked on read")
     }
 
     pub fn cells(&self) -> &[Value] {
@@ -117,16 +154,26 @@ impl Notebook {
     }
 
     pub fn cells_mut(&mut self) -> &mut Vec<Value> {
-        self.root.get_mut("cells").and_then(Value::as_array_mut).expect("checked on read")
+        self.root
+            .get_mut("cells")
+            .and_then(Value::as_array_mut)
+            .expect("checked on read")
     }
 
     pub fn nbformat_minor(&self) -> i64 {
-        self.root.get("nbformat_minor").and_then(Value::as_i64).unwrap_or(0)
+        self.root
+            .get("nbformat_minor")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
     }
 
     /// `metadata.kernelspec.name`, the kernel the notebook asks for.
     pub fn kernel_name(&self) -> Option<&str> {
-        self.metadata().get("kernelspec")?.get("name")?.as_str().filter(|s| !s.is_empty())
+        self.metadata()
+            .get("kernelspec")?
+            .get("name")?
+            .as_str()
+            .filter(|s| !s.is_empty())
     }
 
     /// The notebook's language: `kernelspec.language`, else `language_info.name`.
@@ -136,7 +183,12 @@ impl Notebook {
             .get("kernelspec")
             .and_then(|k| k.get("language"))
             .and_then(Value::as_str)
-            .or_else(|| metadata.get("language_info").and_then(|l| l.get("name")).and_then(Value::as_str))
+            .or_else(|| {
+                metadata
+                    .get("language_info")
+                    .and_then(|l| l.get("name"))
+                    .and_then(Value::as_str)
+            })
     }
 
     /// A new cell in this notebook's format (with an id from nbformat 4.5 on).
@@ -163,7 +215,9 @@ pub fn cell_source(cell: &Value) -> String {
 
 /// The tags of a cell (`metadata.tags`).
 pub fn cell_has_tag(cell: &Value, tag: &str) -> bool {
-    cell["metadata"]["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag)))
+    cell["metadata"]["tags"]
+        .as_array()
+        .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag)))
 }
 
 fn new_cell_id() -> String {
@@ -171,7 +225,10 @@ fn new_cell_id() -> String {
 }
 
 fn format_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::NotebookFormat { path: path.to_owned(), message: message.into() }
+    Error::NotebookFormat {
+        path: path.to_owned(),
+        message: message.into(),
+    }
 }
 
 /// Writes bytes to `path` through a temporary sibling and a rename.
@@ -180,13 +237,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Writes to `path` through a temporary sibling, flushed to disk, then renamed over it.
-pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>) -> Result<()> {
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
     use std::io::Write;
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temp = folder.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
     let result = (|| {
         let file = std::fs::File::create(&temp)?;
@@ -262,9 +325,19 @@ mod tests {
     fn format_errors_name_the_file_and_the_problem() {
         let err = Notebook::parse("{\"cells\": [", Path::new("bad.ipynb")).unwrap_err();
         assert!(matches!(err, Error::NotebookFormat { .. }));
-        assert!(err.to_string().starts_with("bad.ipynb: not valid JSON"), "{err}");
-        let err = Notebook::parse(r#"{"nbformat": 4, "cells": [{"cell_type": "x"}]}"#, Path::new("c.ipynb")).unwrap_err();
-        assert!(err.to_string().contains("cell 0 has an unknown cell_type"), "{err}");
+        assert!(
+            err.to_string().starts_with("bad.ipynb: not valid JSON"),
+            "{err}"
+        );
+        let err = Notebook::parse(
+            r#"{"nbformat": 4, "cells": [{"cell_type": "x"}]}"#,
+            Path::new("c.ipynb"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("cell 0 has an unknown cell_type"),
+            "{err}"
+        );
         let err = Notebook::parse(r#"{"cells": []}"#, Path::new("d.ipynb")).unwrap_err();
         assert!(err.to_string().contains("not a Jupyter notebook"), "{err}");
     }

@@ -29,7 +29,9 @@ pub fn parse_defaults(source: &str, language: Language) -> Vec<ParamDefault> {
         if line.starts_with(char::is_whitespace) || line.trim_start().starts_with('#') {
             continue;
         }
-        let Some((name, annotation, rest)) = split_assignment(line, language) else { continue };
+        let Some((name, annotation, rest)) = split_assignment(line, language) else {
+            continue;
+        };
         // A value whose brackets stay open goes on over the next lines.
         let mut expr = rest.to_owned();
         while open_brackets(&strip_comment(&expr).0) > 0 && i < lines.len() {
@@ -44,7 +46,13 @@ pub fn parse_defaults(source: &str, language: Language) -> Vec<ParamDefault> {
             .as_ref()
             .map(|v| v.type_name().to_owned())
             .or_else(|| annotation.map(normalize_annotation));
-        let entry = ParamDefault { name: name.to_owned(), type_name, value, source: code, help };
+        let entry = ParamDefault {
+            name: name.to_owned(),
+            type_name,
+            value,
+            source: code,
+            help,
+        };
         match out.iter_mut().find(|d| d.name == entry.name) {
             Some(existing) => *existing = entry,
             None => out.push(entry),
@@ -79,7 +87,10 @@ fn split_assignment(line: &str, language: Language) -> Option<(&str, Option<&str
             return Some((name, None, value));
         }
     }
-    if let Some(after_colon) = rest.strip_prefix(':').filter(|_| language == Language::Python) {
+    if let Some(after_colon) = rest
+        .strip_prefix(':')
+        .filter(|_| language == Language::Python)
+    {
         let (annotation, value) = after_colon.split_once('=')?;
         return Some((name, Some(annotation.trim()), value));
     }
@@ -147,7 +158,11 @@ fn open_brackets(code: &str) -> i32 {
 
 /// A literal of the language, or None for anything else (calls, names, arithmetic).
 pub fn parse_literal(code: &str, language: Language) -> Option<ParamValue> {
-    let mut parser = LiteralParser { chars: code.chars().collect(), pos: 0, language };
+    let mut parser = LiteralParser {
+        chars: code.chars().collect(),
+        pos: 0,
+        language,
+    };
     let value = parser.value()?;
     parser.skip_ws();
     (parser.pos == parser.chars.len()).then_some(value)
@@ -186,7 +201,9 @@ impl LiteralParser {
         match c {
             '"' | '\'' => self.string().map(ParamValue::Str),
             '[' => self.sequence('[', ']').map(ParamValue::List),
-            '(' if self.language == Language::Python => self.sequence('(', ')').map(ParamValue::List),
+            '(' if self.language == Language::Python => {
+                self.sequence('(', ')').map(ParamValue::List)
+            }
             '{' if self.language == Language::Python => self.dict(),
             _ => self.word(),
         }
@@ -264,15 +281,26 @@ impl LiteralParser {
             return self.sequence('(', ')').map(ParamValue::List);
         }
         let start = self.pos;
-        while self.peek().is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '+' | '-')) {
+        while self
+            .peek()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'))
+        {
             self.pos += 1;
         }
         let word: String = self.chars[start..self.pos].iter().collect();
         let value = match (self.language, word.as_str()) {
-            (Language::Python, "True") | (Language::R, "TRUE" | "T") | (Language::Julia, "true") => ParamValue::Bool(true),
-            (Language::Python, "False") | (Language::R, "FALSE" | "F") | (Language::Julia, "false") => ParamValue::Bool(false),
-            (Language::Python, "None") | (Language::R, "NULL") | (Language::Julia, "nothing") => ParamValue::None,
-            (Language::R, w) if w.ends_with('L') && parse_int_literal(&w[..w.len() - 1]).is_some() => {
+            (Language::Python, "True")
+            | (Language::R, "TRUE" | "T")
+            | (Language::Julia, "true") => ParamValue::Bool(true),
+            (Language::Python, "False")
+            | (Language::R, "FALSE" | "F")
+            | (Language::Julia, "false") => ParamValue::Bool(false),
+            (Language::Python, "None") | (Language::R, "NULL") | (Language::Julia, "nothing") => {
+                ParamValue::None
+            }
+            (Language::R, w)
+                if w.ends_with('L') && parse_int_literal(&w[..w.len() - 1]).is_some() =>
+            {
                 ParamValue::Int(parse_int_literal(&w[..w.len() - 1])?)
             }
             _ => {
@@ -280,7 +308,11 @@ impl LiteralParser {
                     ParamValue::Int(digits)
                 } else {
                     let lower = word.trim_start_matches(['+', '-']).to_ascii_lowercase();
-                    if lower.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.') {
+                    if lower
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_digit() || c == '.')
+                    {
                         ParamValue::Float(parse_float_literal(&word)?)
                     } else {
                         return None;
@@ -301,11 +333,21 @@ mod tests {
         let src = "# defaults\nalpha = 0.1  # learning rate\nepochs: int = 3\nname = \"run # 1\"\nflags = [1, 'a',\n  None]\ncfg = {'a': {'b': True}}\nnothing = None\nexpr = compute(3)\n  indented = 5\nalpha = 0.2\nx == 3\n";
         let d = parse_defaults(src, Language::Python);
         let names: Vec<_> = d.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["alpha", "epochs", "name", "flags", "cfg", "nothing", "expr"]);
+        assert_eq!(
+            names,
+            ["alpha", "epochs", "name", "flags", "cfg", "nothing", "expr"]
+        );
         assert_eq!(d[0].value, Some(ParamValue::Float(0.2)));
         assert_eq!(d[1].type_name.as_deref(), Some("int"));
         assert_eq!(d[2].value, Some(ParamValue::Str("run # 1".into())));
-        assert_eq!(d[3].value, Some(ParamValue::List(vec![ParamValue::Int("1".into()), ParamValue::Str("a".into()), ParamValue::None])));
+        assert_eq!(
+            d[3].value,
+            Some(ParamValue::List(vec![
+                ParamValue::Int("1".into()),
+                ParamValue::Str("a".into()),
+                ParamValue::None
+            ]))
+        );
         assert_eq!(d[4].type_name.as_deref(), Some("dict"));
         assert_eq!(d[5].type_name.as_deref(), Some("None"));
         assert_eq!(d[6].value, None);
@@ -316,7 +358,10 @@ mod tests {
 
     #[test]
     fn r_and_julia_cells() {
-        let r = parse_defaults("n <- 5L\nname = \"x\"\nok <- TRUE\nv <- c(1, 2)\n", Language::R);
+        let r = parse_defaults(
+            "n <- 5L\nname = \"x\"\nok <- TRUE\nv <- c(1, 2)\n",
+            Language::R,
+        );
         assert_eq!(r[0].value, Some(ParamValue::Int("5".into())));
         assert_eq!(r[2].value, Some(ParamValue::Bool(true)));
         assert_eq!(r[3].type_name.as_deref(), Some("list"));

@@ -56,22 +56,33 @@ pub fn notebook_defaults(notebook: &Notebook, language: Language) -> Vec<ParamDe
 
 /// Injects `params` into the notebook and returns the warnings for the user. Nothing is
 /// changed when a parameter is invalid.
-pub fn inject(notebook: &mut Notebook, params: &Parameters, language: Language) -> Result<(Parameters, Vec<String>)> {
+pub fn inject(
+    notebook: &mut Notebook,
+    params: &Parameters,
+    language: Language,
+) -> Result<(Parameters, Vec<String>)> {
     let mut warnings = Vec::new();
     if params.is_empty() {
         return Ok((params.clone(), warnings));
     }
-    let has_parameters_cell = notebook.cells().iter().any(|cell| cell_has_tag(cell, PARAMETERS_TAG));
+    let has_parameters_cell = notebook
+        .cells()
+        .iter()
+        .any(|cell| cell_has_tag(cell, PARAMETERS_TAG));
     let defaults = notebook_defaults(notebook, language);
     let mut typed = params.clone();
     for (name, value) in typed.iter_mut() {
         match defaults.iter().find(|d| d.name == *name) {
             Some(default) => {
-                if let (ParamValue::Str(text), Some(type_name)) = (&*value, default.type_name.as_deref()) {
+                if let (ParamValue::Str(text), Some(type_name)) =
+                    (&*value, default.type_name.as_deref())
+                {
                     *value = convert_to_type(name, text, type_name)?;
                 }
             }
-            None if has_parameters_cell => warnings.push(format!("Passed unknown parameter: {name}")),
+            None if has_parameters_cell => {
+                warnings.push(format!("Passed unknown parameter: {name}"))
+            }
             None => {}
         }
     }
@@ -83,7 +94,10 @@ pub fn inject(notebook: &mut Notebook, params: &Parameters, language: Language) 
     cell["metadata"]["tags"] = serde_json::json!([INJECTED_TAG]);
     let cells = notebook.cells_mut();
     cells.retain(|c| !cell_has_tag(c, INJECTED_TAG));
-    let at = cells.iter().position(|c| cell_has_tag(c, PARAMETERS_TAG)).map_or(0, |i| i + 1);
+    let at = cells
+        .iter()
+        .position(|c| cell_has_tag(c, PARAMETERS_TAG))
+        .map_or(0, |i| i + 1);
     cells.insert(at, cell);
     Ok((typed, warnings))
 }
@@ -108,7 +122,9 @@ fn convert_to_type(name: &str, text: &str, type_name: &str) -> Result<ParamValue
         "list" | "dict" => {
             let parsed: serde_json::Value = serde_json::from_str(t).map_err(|_| fail())?;
             match (&parsed, type_name) {
-                (serde_json::Value::Array(_), "list") | (serde_json::Value::Object(_), "dict") => ParamValue::from_json(&parsed),
+                (serde_json::Value::Array(_), "list") | (serde_json::Value::Object(_), "dict") => {
+                    ParamValue::from_json(&parsed)
+                }
                 _ => return Err(fail()),
             }
         }
@@ -122,7 +138,9 @@ mod tests {
     use std::path::Path;
 
     fn notebook(cells: &str) -> Notebook {
-        let text = format!(r#"{{"nbformat": 4, "nbformat_minor": 4, "metadata": {{}}, "cells": [{cells}]}}"#);
+        let text = format!(
+            r#"{{"nbformat": 4, "nbformat_minor": 4, "metadata": {{}}, "cells": [{cells}]}}"#
+        );
         Notebook::parse(&text, Path::new("t.ipynb")).unwrap()
     }
 
@@ -132,11 +150,32 @@ mod tests {
 
     #[test]
     fn injects_after_parameters_cell_and_replaces_old_injection() {
-        let mut nb = notebook(&[code("import x", &[]), code("n = 1\nrate = 0.5", &["parameters"]), code("old", &["injected-parameters"]), code("use", &[])].join(","));
-        let params: Parameters = [("n".to_string(), ParamValue::Str("3".into())), ("extra".to_string(), ParamValue::Bool(true))].into_iter().collect();
+        let mut nb = notebook(
+            &[
+                code("import x", &[]),
+                code("n = 1\nrate = 0.5", &["parameters"]),
+                code("old", &["injected-parameters"]),
+                code("use", &[]),
+            ]
+            .join(","),
+        );
+        let params: Parameters = [
+            ("n".to_string(), ParamValue::Str("3".into())),
+            ("extra".to_string(), ParamValue::Bool(true)),
+        ]
+        .into_iter()
+        .collect();
         let (typed, warnings) = inject(&mut nb, &params, Language::Python).unwrap();
         let sources: Vec<_> = nb.cells().iter().map(cell_source).collect();
-        assert_eq!(sources, ["import x", "n = 1\nrate = 0.5", "# Parameters\nn = 3\nextra = True\n", "use"]);
+        assert_eq!(
+            sources,
+            [
+                "import x",
+                "n = 1\nrate = 0.5",
+                "# Parameters\nn = 3\nextra = True\n",
+                "use"
+            ]
+        );
         assert!(cell_has_tag(&nb.cells()[2], INJECTED_TAG));
         assert_eq!(typed.iter().next().unwrap().1, ParamValue::Int("3".into()));
         assert_eq!(warnings, ["Passed unknown parameter: extra"]);
@@ -145,7 +184,9 @@ mod tests {
     #[test]
     fn injects_first_without_parameters_cell() {
         let mut nb = notebook(&code("print(1)", &[]));
-        let params: Parameters = [("a".to_string(), ParamValue::Int("1".into()))].into_iter().collect();
+        let params: Parameters = [("a".to_string(), ParamValue::Int("1".into()))]
+            .into_iter()
+            .collect();
         let (_, warnings) = inject(&mut nb, &params, Language::Python).unwrap();
         assert_eq!(cell_source(&nb.cells()[0]), "# Parameters\na = 1\n");
         assert_eq!(warnings.len(), 1);
@@ -155,9 +196,14 @@ mod tests {
     fn bad_conversion_changes_nothing() {
         let mut nb = notebook(&code("n = 1", &["parameters"]));
         let before = nb.to_nbformat_string();
-        let params: Parameters = [("n".to_string(), ParamValue::Str("abc".into()))].into_iter().collect();
+        let params: Parameters = [("n".to_string(), ParamValue::Str("abc".into()))]
+            .into_iter()
+            .collect();
         let err = inject(&mut nb, &params, Language::Python).unwrap_err();
-        assert!(err.to_string().contains("cannot be converted to int"), "{err}");
+        assert!(
+            err.to_string().contains("cannot be converted to int"),
+            "{err}"
+        );
         assert_eq!(nb.to_nbformat_string(), before);
     }
 }

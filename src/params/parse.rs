@@ -28,7 +28,12 @@ pub fn parse_assignments(text: &str) -> Result<Parameters> {
     let mut out = Parameters::new();
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
-    let err = |pos: usize, msg: &str| Error::parameter(None, format!("parameters string, at character {}: {msg}", pos + 1));
+    let err = |pos: usize, msg: &str| {
+        Error::parameter(
+            None,
+            format!("parameters string, at character {}: {msg}", pos + 1),
+        )
+    };
     while i < chars.len() {
         while i < chars.len() && chars[i].is_whitespace() {
             i += 1;
@@ -60,7 +65,9 @@ pub fn parse_assignments(text: &str) -> Result<Parameters> {
                 match chars.get(i) {
                     None => return Err(err(open, "unterminated quoted string")),
                     Some('\\') => {
-                        let escaped = chars.get(i + 1).ok_or_else(|| err(i, "a backslash ends the string"))?;
+                        let escaped = chars
+                            .get(i + 1)
+                            .ok_or_else(|| err(i, "a backslash ends the string"))?;
                         s.push(match escaped {
                             'n' => '\n',
                             't' => '\t',
@@ -86,8 +93,8 @@ pub fn parse_assignments(text: &str) -> Result<Parameters> {
         } else if i < chars.len() && (chars[i] == '[' || chars[i] == '{') {
             let end = balanced_end(&chars, i).ok_or_else(|| err(i, "unbalanced brackets"))?;
             let json: String = chars[i..end].iter().collect();
-            let parsed: serde_json::Value =
-                serde_json::from_str(&json).map_err(|e| err(i, &format!("value of {name} is not valid JSON: {e}")))?;
+            let parsed: serde_json::Value = serde_json::from_str(&json)
+                .map_err(|e| err(i, &format!("value of {name} is not valid JSON: {e}")))?;
             i = end;
             while i < chars.len() && chars[i] == ' ' {
                 i += 1;
@@ -149,7 +156,10 @@ mod tests {
     #[test]
     fn typed_values_follow_papermill() {
         assert_eq!(typed_value("3"), ParamValue::Int("3".into()));
-        assert_eq!(typed_value("-12345678901234567890123"), ParamValue::Int("-12345678901234567890123".into()));
+        assert_eq!(
+            typed_value("-12345678901234567890123"),
+            ParamValue::Int("-12345678901234567890123".into())
+        );
         assert_eq!(typed_value("0.01"), ParamValue::Float(0.01));
         assert_eq!(typed_value("1e3"), ParamValue::Float(1000.0));
         assert!(matches!(typed_value("nan"), ParamValue::Float(f) if f.is_nan()));
@@ -169,7 +179,13 @@ mod tests {
         assert_eq!(got[2], ("note".into(), ParamValue::Str("a, b=c".into())));
         assert_eq!(got[3], ("q".into(), ParamValue::Str("it's".into())));
         assert_eq!(got[4], ("n".into(), ParamValue::Int("3".into())));
-        assert_eq!(got[5].1, ParamValue::List(vec![ParamValue::Int("1".into()), ParamValue::Str("x,y".into())]));
+        assert_eq!(
+            got[5].1,
+            ParamValue::List(vec![
+                ParamValue::Int("1".into()),
+                ParamValue::Str("x,y".into())
+            ])
+        );
         assert!(matches!(&got[6].1, ParamValue::Dict(d) if d[0].0 == "a"));
     }
 

@@ -56,7 +56,12 @@ impl Parameters {
 
     /// The parameters as a JSON object, as recorded in `metadata.papermill.parameters`.
     pub fn to_json(&self) -> Value {
-        Value::Object(self.0.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+        Value::Object(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect(),
+        )
     }
 }
 
@@ -78,8 +83,14 @@ impl ParamValue {
             Value::Number(n) if n.is_f64() => ParamValue::Float(n.as_f64().unwrap_or(f64::NAN)),
             Value::Number(n) => ParamValue::Int(n.to_string()),
             Value::String(s) => ParamValue::Str(s.clone()),
-            Value::Array(items) => ParamValue::List(items.iter().map(ParamValue::from_json).collect()),
-            Value::Object(map) => ParamValue::Dict(map.iter().map(|(k, v)| (k.clone(), ParamValue::from_json(v))).collect()),
+            Value::Array(items) => {
+                ParamValue::List(items.iter().map(ParamValue::from_json).collect())
+            }
+            Value::Object(map) => ParamValue::Dict(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), ParamValue::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 
@@ -93,12 +104,24 @@ impl ParamValue {
                 .parse::<i64>()
                 .map(Value::from)
                 .or_else(|_| digits.parse::<u64>().map(Value::from))
-                .unwrap_or_else(|_| digits.parse::<f64>().map(Value::from).unwrap_or(Value::Null)),
+                .unwrap_or_else(|_| {
+                    digits
+                        .parse::<f64>()
+                        .map(Value::from)
+                        .unwrap_or(Value::Null)
+                }),
             ParamValue::Float(f) if f.is_finite() => Value::from(*f),
             ParamValue::Float(f) => Value::String(crate::notebook::python_float_repr(*f)),
             ParamValue::Str(s) => Value::String(s.clone()),
-            ParamValue::List(items) => Value::Array(items.iter().map(ParamValue::to_json).collect()),
-            ParamValue::Dict(entries) => Value::Object(entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            ParamValue::List(items) => {
+                Value::Array(items.iter().map(ParamValue::to_json).collect())
+            }
+            ParamValue::Dict(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
         }
     }
 
@@ -123,7 +146,11 @@ pub fn parse_int_literal(text: &str) -> Option<String> {
         Some(rest) => ("-", rest),
         None => ("", text.strip_prefix('+').unwrap_or(text)),
     };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     if !digits.chars().all(|c| c.is_ascii_digit() || c == '_') {
@@ -132,7 +159,11 @@ pub fn parse_int_literal(text: &str) -> Option<String> {
     let digits: String = digits.chars().filter(|c| *c != '_').collect();
     let trimmed = digits.trim_start_matches('0');
     let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
-    Some(if trimmed == "0" { "0".into() } else { format!("{sign}{trimmed}") })
+    Some(if trimmed == "0" {
+        "0".into()
+    } else {
+        format!("{sign}{trimmed}")
+    })
 }
 
 /// A float if `text` is what Python's `float()` accepts (including nan and inf).
@@ -143,7 +174,11 @@ pub fn parse_float_literal(text: &str) -> Option<f64> {
     if matches!(unsigned, "nan" | "inf" | "infinity") {
         return t.replace('_', "").to_ascii_lowercase().parse::<f64>().ok();
     }
-    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_')) {
+    if t.is_empty()
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_'))
+    {
         return None;
     }
     t.replace('_', "").parse::<f64>().ok()

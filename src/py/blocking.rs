@@ -10,8 +10,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Short calls: blocks on the module's runtime with the GIL released.
-pub fn block<T: Send>(py: Python<'_>, future: impl Future<Output = Result<T, Error>> + Send) -> PyResult<T> {
-    py.detach(|| runtime().block_on(future)).map_err(|e| to_pyerr(py, e))
+pub fn block<T: Send>(
+    py: Python<'_>,
+    future: impl Future<Output = Result<T, Error>> + Send,
+) -> PyResult<T> {
+    py.detach(|| runtime().block_on(future))
+        .map_err(|e| to_pyerr(py, e))
 }
 
 /// Long calls: runs `future` on the runtime and waits in slices, checking Python's signal
@@ -45,7 +49,9 @@ pub fn block_interruptible<T: Send + 'static>(
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(pyo3::exceptions::PyRuntimeError::new_err("the call ended without a result"))
+                return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                    "the call ended without a result",
+                ))
             }
         }
     }

@@ -9,7 +9,9 @@ use pyo3::types::PyDict;
 pub fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
     match build(py, &error) {
         Ok(err) => err,
-        Err(import_failure) => PyRuntimeError::new_err(format!("{error} (and the error classes are missing: {import_failure})")),
+        Err(import_failure) => PyRuntimeError::new_err(format!(
+            "{error} (and the error classes are missing: {import_failure})"
+        )),
     }
 }
 
@@ -29,10 +31,20 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
             kwargs.set_item("name", name)?;
             "ParameterError"
         }
-        Error::KernelNotFound { name, available, searched } => {
+        Error::KernelNotFound {
+            name,
+            available,
+            searched,
+        } => {
             kwargs.set_item("name", name)?;
             kwargs.set_item("available", available)?;
-            kwargs.set_item("searched", searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>())?;
+            kwargs.set_item(
+                "searched",
+                searched
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>(),
+            )?;
             "KernelNotFoundError"
         }
         Error::KernelDied { cell_index, .. } => {
@@ -43,7 +55,13 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
             kwargs.set_item("cell_index", py.None())?;
             "KernelDiedError"
         }
-        Error::CellExecution { cell_index, execution_count, ename, evalue, traceback } => {
+        Error::CellExecution {
+            cell_index,
+            execution_count,
+            ename,
+            evalue,
+            traceback,
+        } => {
             kwargs.set_item("cell_index", cell_index)?;
             kwargs.set_item("execution_count", execution_count)?;
             kwargs.set_item("ename", ename)?;
@@ -64,7 +82,9 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
             kwargs.set_item("field", field)?;
             "ValidationError"
         }
-        Error::InvalidSchedule { field, position, .. } => {
+        Error::InvalidSchedule {
+            field, position, ..
+        } => {
             kwargs.set_item("field", field)?;
             kwargs.set_item("position", position)?;
             "InvalidScheduleError"
@@ -79,6 +99,8 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
             "StoreError"
         }
     };
-    let instance = module.getattr(class)?.call((error.to_string(),), Some(&kwargs))?;
+    let instance = module
+        .getattr(class)?
+        .call((error.to_string(),), Some(&kwargs))?;
     Ok(PyErr::from_value(instance))
 }

@@ -7,9 +7,9 @@ use super::errors::to_pyerr;
 use super::run::PythonEnv;
 use crate::backend::{Backends, LocalBackend};
 use crate::error::Error;
-use crate::service::model::{ExecutionSpec, State};
 use crate::schedule::model::{ScheduleFields, ScheduleState};
 use crate::schedule::run_scheduler;
+use crate::service::model::{ExecutionSpec, State};
 use crate::service::{run_runner, Service};
 use crate::store::{default_home, resolve_url, ListFilter, Store};
 use pyo3::prelude::*;
@@ -25,40 +25,112 @@ pub struct ExecutorCore {
 }
 
 /// A Python awaitable of the future, run on the module's tokio runtime.
-pub(super) fn awaitable<'py, T>(py: Python<'py>, future: impl std::future::Future<Output = Result<T, Error>> + Send + 'static) -> PyResult<Bound<'py, PyAny>>
+pub(super) fn awaitable<'py, T>(
+    py: Python<'py>,
+    future: impl std::future::Future<Output = Result<T, Error>> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>>
 where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { future.await.map_err(|e| Python::attach(|py| to_pyerr(py, e))) })
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        future
+            .await
+            .map_err(|e| Python::attach(|py| to_pyerr(py, e)))
+    })
 }
 
 fn parse_state(state: Option<String>) -> Result<Option<State>, Error> {
     match state.filter(|s| !s.is_empty()) {
-        Some(s) => State::parse(&s)
-            .map(Some)
-            .ok_or_else(|| Error::invalid("state", format!("unknown state {s:?} (one of {})", State::ALL.map(State::as_str).join(", ")))),
+        Some(s) => State::parse(&s).map(Some).ok_or_else(|| {
+            Error::invalid(
+                "state",
+                format!(
+                    "unknown state {s:?} (one of {})",
+                    State::ALL.map(State::as_str).join(", ")
+                ),
+            )
+        }),
         None => Ok(None),
     }
 }
 
 fn parse_spec(spec_json: &str) -> Result<ExecutionSpec, Error> {
-    serde_json::from_str(spec_json).map_err(|e| Error::invalid("submission", e.to_string()))
+    parse_named(spec_json, "submission", 0)
 }
 
 fn parse_fields(fields_json: &str) -> Result<ScheduleFields, Error> {
-    serde_json::from_str(fields_json).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => Error::invalid("schedule", e.to_string()),
-        _ => Error::invalid("schedule", format!("not JSON: {e}")),
-    })
+    parse_named(fields_json, "schedule", 1)
 }
 
-fn parse_parameters(parameters_json: Option<&str>) -> Result<Option<serde_json::Map<String, serde_json::Value>>, Error> {
-    parameters_json.map(|text| serde_json::from_str(text).map_err(|e| Error::invalid("parameters", e.to_string()))).transpose()
+/// Parses a request body so that a wrong value names its field (as the form knows it): the
+/// first path segment, or the one below `execution_template` in a schedule (`template_depth` 1).
+/// Errors that are about no field (not JSON, not an object) name the whole `body`.
+fn parse_named<T: serde::de::DeserializeOwned>(
+    json: &str,
+    body: &str,
+    template_depth: usize,
+) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let segments: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                _ => None,
+            })
+            .collect();
+        let inner = e.inner();
+        if !matches!(inner.classify(), serde_json::error::Category::Data) {
+            return Error::invalid(body, format!("not JSON: {inner}"));
+        }
+        let field = match segments.as_slice() {
+            [first, second, ..] if template_depth == 1 && first == "execution_template" => {
+                second.as_str()
+            }
+            [first, ..] => first.as_str(),
+            [] => body,
+        };
+        // The error's text names the field already; a deeper path (a parameter's value) is added.
+        // Positions in the JSON the bindings built mean nothing to the caller.
+        let text = inner.to_string();
+        let text = text
+            .strip_suffix(&format!(
+                " at line {} column {}",
+                inner.line(),
+                inner.column()
+            ))
+            .unwrap_or(&text);
+        let message = match segments.len() {
+            0 | 1 => text.to_owned(),
+            _ => format!("at {}: {text}", segments.join(".")),
+        };
+        Error::invalid(field, message)
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| Error::invalid(body, format!("not JSON: {e}")))?;
+    Ok(value)
+}
+
+fn parse_parameters(
+    parameters_json: Option<&str>,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, Error> {
+    parameters_json
+        .map(|text| {
+            serde_json::from_str(text).map_err(|e| Error::invalid("parameters", e.to_string()))
+        })
+        .transpose()
 }
 
 fn parse_schedule_state(state: Option<String>) -> Result<Option<ScheduleState>, Error> {
     match state.filter(|s| !s.is_empty()) {
-        Some(s) => ScheduleState::parse(&s).map(Some).ok_or_else(|| Error::invalid("state", format!("unknown schedule state {s:?} (ENABLED or PAUSED)"))),
+        Some(s) => ScheduleState::parse(&s).map(Some).ok_or_else(|| {
+            Error::invalid(
+                "state",
+                format!("unknown schedule state {s:?} (ENABLED or PAUSED)"),
+            )
+        }),
         None => Ok(None),
     }
 }
@@ -77,12 +149,23 @@ impl ExecutorCore {
 impl ExecutorCore {
     #[new]
     #[pyo3(signature = (store, env, concurrency=None, output_dir=None))]
-    fn new(py: Python<'_>, store: Option<String>, env: PythonEnv, concurrency: Option<i64>, output_dir: Option<PathBuf>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        store: Option<String>,
+        env: PythonEnv,
+        concurrency: Option<i64>,
+        output_dir: Option<PathBuf>,
+    ) -> PyResult<Self> {
         let url = resolve_url(store.as_deref());
         let store = block(py, Store::open(&url))?;
-        let cores = std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get() as i64)
+            .unwrap_or(2);
         let concurrency = concurrency.filter(|c| *c > 0).unwrap_or(cores);
-        let local = LocalBackend { concurrency, python: env.executable.clone() };
+        let local = LocalBackend {
+            concurrency,
+            python: env.executable.clone(),
+        };
         Ok(ExecutorCore {
             service: Service {
                 store,
@@ -113,10 +196,25 @@ impl ExecutorCore {
     }
 
     #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None))]
-    fn list(&self, py: Python<'_>, state: Option<String>, schedule_id: Option<String>, page_size: i64, page_token: Option<String>) -> PyResult<(String, Option<String>)> {
+    fn list(
+        &self,
+        py: Python<'_>,
+        state: Option<String>,
+        schedule_id: Option<String>,
+        page_size: i64,
+        page_token: Option<String>,
+    ) -> PyResult<(String, Option<String>)> {
         let state = parse_state(state).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        let page = block(py, async move { service.list(&ListFilter { state, schedule_id }, page_size, page_token.as_deref()).await })?;
+        let page = block(py, async move {
+            service
+                .list(
+                    &ListFilter { state, schedule_id },
+                    page_size,
+                    page_token.as_deref(),
+                )
+                .await
+        })?;
         Ok((json(&page.items), page.next_page_token))
     }
 
@@ -135,25 +233,50 @@ impl ExecutorCore {
     #[pyo3(signature = (id, timeout=None))]
     fn wait(&self, py: Python<'_>, id: String, timeout: Option<f64>) -> PyResult<String> {
         let service = self.service.clone();
-        let wait = async move { service.wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0)))).await.map(|e| json(&e)) };
+        let wait = async move {
+            service
+                .wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0))))
+                .await
+                .map(|e| json(&e))
+        };
         block_interruptible(py, wait, || {}, Duration::ZERO)
     }
 
     fn import_result(&self, py: Python<'_>, id: String, dest_dir: PathBuf) -> PyResult<String> {
         let service = self.service.clone();
-        block(py, async move { service.import_result(&id, &dest_dir).await }).map(|p| p.display().to_string())
+        block(
+            py,
+            async move { service.import_result(&id, &dest_dir).await },
+        )
+        .map(|p| p.display().to_string())
     }
 
     /// Retention: deletes finished executions older than `older_than_days` days or beyond
     /// the newest `keep_per_schedule` of each schedule; returns how many.
     #[pyo3(signature = (older_than_days=None, keep_per_schedule=None))]
-    fn purge(&self, py: Python<'_>, older_than_days: Option<f64>, keep_per_schedule: Option<i64>) -> PyResult<usize> {
-        if older_than_days.is_some_and(|d| !(d >= 0.0) || !d.is_finite()) || keep_per_schedule.is_some_and(|k| k < 0) {
-            return Err(to_pyerr(py, Error::invalid("retention", "older_than_days and keep_per_schedule must be positive")));
+    fn purge(
+        &self,
+        py: Python<'_>,
+        older_than_days: Option<f64>,
+        keep_per_schedule: Option<i64>,
+    ) -> PyResult<usize> {
+        if older_than_days.is_some_and(|d| !(d >= 0.0) || !d.is_finite())
+            || keep_per_schedule.is_some_and(|k| k < 0)
+        {
+            return Err(to_pyerr(
+                py,
+                Error::invalid(
+                    "retention",
+                    "older_than_days and keep_per_schedule must be positive",
+                ),
+            ));
         }
         let service = self.service.clone();
         let age = older_than_days.map(|d| Duration::from_secs_f64(d * 86400.0));
-        block(py, async move { service.purge(age, keep_per_schedule).await })
+        block(
+            py,
+            async move { service.purge(age, keep_per_schedule).await },
+        )
     }
 
     /// Starts a runner if work waits and a slot is free (also fails dead runners' work).
@@ -167,7 +290,10 @@ impl ExecutorCore {
     fn submit_async<'py>(&self, py: Python<'py>, spec_json: &str) -> PyResult<Bound<'py, PyAny>> {
         let spec = parse_spec(spec_json).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        awaitable(py, async move { service.submit(spec).await.map(|e| json(&e)) })
+        awaitable(
+            py,
+            async move { service.submit(spec).await.map(|e| json(&e)) },
+        )
     }
 
     fn get_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
@@ -176,35 +302,76 @@ impl ExecutorCore {
     }
 
     #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None))]
-    fn list_async<'py>(&self, py: Python<'py>, state: Option<String>, schedule_id: Option<String>, page_size: i64, page_token: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn list_async<'py>(
+        &self,
+        py: Python<'py>,
+        state: Option<String>,
+        schedule_id: Option<String>,
+        page_size: i64,
+        page_token: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let state = parse_state(state).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
         awaitable(py, async move {
-            let page = service.list(&ListFilter { state, schedule_id }, page_size, page_token.as_deref()).await?;
+            let page = service
+                .list(
+                    &ListFilter { state, schedule_id },
+                    page_size,
+                    page_token.as_deref(),
+                )
+                .await?;
             Ok((json(&page.items), page.next_page_token))
         })
     }
 
     #[pyo3(signature = (id, timeout=None))]
-    fn wait_async<'py>(&self, py: Python<'py>, id: String, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+    fn wait_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0)))).await.map(|e| json(&e)) })
+        awaitable(py, async move {
+            service
+                .wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0))))
+                .await
+                .map(|e| json(&e))
+        })
     }
 
     fn cancel_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.cancel(&id).await.map(|e| json(&e)) })
+        awaitable(
+            py,
+            async move { service.cancel(&id).await.map(|e| json(&e)) },
+        )
     }
 
     #[pyo3(signature = (id, keep_outputs=false))]
-    fn delete_async<'py>(&self, py: Python<'py>, id: String, keep_outputs: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn delete_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        keep_outputs: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
         awaitable(py, async move { service.delete(&id, keep_outputs).await })
     }
 
-    fn import_result_async<'py>(&self, py: Python<'py>, id: String, dest_dir: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+    fn import_result_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        dest_dir: PathBuf,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.import_result(&id, &dest_dir).await.map(|p| p.display().to_string()) })
+        awaitable(py, async move {
+            service
+                .import_result(&id, &dest_dir)
+                .await
+                .map(|p| p.display().to_string())
+        })
     }
 
     // Schedules. Fields cross as JSON (`ScheduleFields`); records come back as JSON.
@@ -221,17 +388,31 @@ impl ExecutorCore {
     }
 
     #[pyo3(signature = (state=None, page_size=50, page_token=None))]
-    fn list_schedules(&self, py: Python<'_>, state: Option<String>, page_size: i64, page_token: Option<String>) -> PyResult<(String, Option<String>)> {
+    fn list_schedules(
+        &self,
+        py: Python<'_>,
+        state: Option<String>,
+        page_size: i64,
+        page_token: Option<String>,
+    ) -> PyResult<(String, Option<String>)> {
         let state = parse_schedule_state(state).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        let page = block(py, async move { service.list_schedules(state, page_size, page_token.as_deref()).await })?;
+        let page = block(py, async move {
+            service
+                .list_schedules(state, page_size, page_token.as_deref())
+                .await
+        })?;
         Ok((json(&page.items), page.next_page_token))
     }
 
     fn update_schedule(&self, py: Python<'_>, id: String, fields_json: &str) -> PyResult<String> {
         let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        block(py, async move { service.update_schedule(&id, fields).await }).map(|s| json(&s))
+        block(
+            py,
+            async move { service.update_schedule(&id, fields).await },
+        )
+        .map(|s| json(&s))
     }
 
     fn pause_schedule(&self, py: Python<'_>, id: String) -> PyResult<String> {
@@ -245,10 +426,18 @@ impl ExecutorCore {
     }
 
     #[pyo3(signature = (id, parameters_json=None))]
-    fn run_schedule_now(&self, py: Python<'_>, id: String, parameters_json: Option<&str>) -> PyResult<String> {
+    fn run_schedule_now(
+        &self,
+        py: Python<'_>,
+        id: String,
+        parameters_json: Option<&str>,
+    ) -> PyResult<String> {
         let parameters = parse_parameters(parameters_json).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        block(py, async move { service.run_schedule_now(&id, parameters).await }).map(|e| json(&e))
+        block(py, async move {
+            service.run_schedule_now(&id, parameters).await
+        })
+        .map(|e| json(&e))
     }
 
     fn delete_schedule(&self, py: Python<'_>, id: String) -> PyResult<()> {
@@ -261,7 +450,9 @@ impl ExecutorCore {
     #[pyo3(signature = (now=None))]
     fn fire_due(&self, py: Python<'_>, now: Option<String>) -> PyResult<String> {
         let now = match now {
-            Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| to_pyerr(py, Error::invalid("now", e.to_string())))?,
+            Some(text) => text
+                .parse::<jiff::Timestamp>()
+                .map_err(|e| to_pyerr(py, Error::invalid("now", e.to_string())))?,
             None => jiff::Timestamp::now(),
         };
         let service = self.service.clone();
@@ -275,56 +466,110 @@ impl ExecutorCore {
         let service = self.service.clone();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let serve = async move { run_scheduler(service, stop_rx, log).await };
-        block_interruptible(py, serve, move || {
-            let _ = stop_tx.send(true);
-        }, Duration::from_secs(10))
+        block_interruptible(
+            py,
+            serve,
+            move || {
+                let _ = stop_tx.send(true);
+            },
+            Duration::from_secs(10),
+        )
     }
 
-    fn create_schedule_async<'py>(&self, py: Python<'py>, fields_json: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn create_schedule_async<'py>(
+        &self,
+        py: Python<'py>,
+        fields_json: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        awaitable(py, async move { service.create_schedule(fields).await.map(|s| json(&s)) })
+        awaitable(py, async move {
+            service.create_schedule(fields).await.map(|s| json(&s))
+        })
     }
 
     fn get_schedule_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.get_schedule(&id).await.map(|s| json(&s)) })
+        awaitable(py, async move {
+            service.get_schedule(&id).await.map(|s| json(&s))
+        })
     }
 
     #[pyo3(signature = (state=None, page_size=50, page_token=None))]
-    fn list_schedules_async<'py>(&self, py: Python<'py>, state: Option<String>, page_size: i64, page_token: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn list_schedules_async<'py>(
+        &self,
+        py: Python<'py>,
+        state: Option<String>,
+        page_size: i64,
+        page_token: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let state = parse_schedule_state(state).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
         awaitable(py, async move {
-            let page = service.list_schedules(state, page_size, page_token.as_deref()).await?;
+            let page = service
+                .list_schedules(state, page_size, page_token.as_deref())
+                .await?;
             Ok((json(&page.items), page.next_page_token))
         })
     }
 
-    fn update_schedule_async<'py>(&self, py: Python<'py>, id: String, fields_json: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn update_schedule_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        fields_json: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        awaitable(py, async move { service.update_schedule(&id, fields).await.map(|s| json(&s)) })
+        awaitable(py, async move {
+            service.update_schedule(&id, fields).await.map(|s| json(&s))
+        })
     }
 
-    fn pause_schedule_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn pause_schedule_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.pause_schedule(&id).await.map(|s| json(&s)) })
+        awaitable(py, async move {
+            service.pause_schedule(&id).await.map(|s| json(&s))
+        })
     }
 
-    fn resume_schedule_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn resume_schedule_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.resume_schedule(&id).await.map(|s| json(&s)) })
+        awaitable(py, async move {
+            service.resume_schedule(&id).await.map(|s| json(&s))
+        })
     }
 
     #[pyo3(signature = (id, parameters_json=None))]
-    fn run_schedule_now_async<'py>(&self, py: Python<'py>, id: String, parameters_json: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+    fn run_schedule_now_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        parameters_json: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let parameters = parse_parameters(parameters_json).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        awaitable(py, async move { service.run_schedule_now(&id, parameters).await.map(|e| json(&e)) })
+        awaitable(py, async move {
+            service
+                .run_schedule_now(&id, parameters)
+                .await
+                .map(|e| json(&e))
+        })
     }
 
-    fn delete_schedule_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn delete_schedule_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
         awaitable(py, async move { service.delete_schedule(&id).await })
     }
@@ -333,7 +578,9 @@ impl ExecutorCore {
     fn run_runner(&self, py: Python<'_>, runner_id: String) -> PyResult<()> {
         let service = self.service.clone();
         let concurrency = self.concurrency;
-        block(py, async move { run_runner(service, runner_id, concurrency).await })
+        block(py, async move {
+            run_runner(service, runner_id, concurrency).await
+        })
     }
 }
 
@@ -341,13 +588,25 @@ impl ExecutorCore {
 /// zone's offset (for the submit dialog's preview). Raises InvalidScheduleError.
 #[pyfunction]
 #[pyo3(signature = (cron_schedule, time_zone="UTC", count=3))]
-pub fn schedule_preview(py: Python<'_>, cron_schedule: &str, time_zone: &str, count: usize) -> PyResult<Vec<String>> {
-    let cron = crate::schedule::CronSchedule::parse(cron_schedule, time_zone).map_err(|e| to_pyerr(py, e))?;
+pub fn schedule_preview(
+    py: Python<'_>,
+    cron_schedule: &str,
+    time_zone: &str,
+    count: usize,
+) -> PyResult<Vec<String>> {
+    let cron = crate::schedule::CronSchedule::parse(cron_schedule, time_zone)
+        .map_err(|e| to_pyerr(py, e))?;
     let mut t = jiff::Timestamp::now();
     let mut out = Vec::new();
     while out.len() < count.min(100) {
-        let Some(next) = cron.next_after(t) else { break };
-        out.push(next.to_zoned(cron.time_zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string());
+        let Some(next) = cron.next_after(t) else {
+            break;
+        };
+        out.push(
+            next.to_zoned(cron.time_zone.clone())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string(),
+        );
         t = next;
     }
     Ok(out)

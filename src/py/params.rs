@@ -9,7 +9,18 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use std::path::PathBuf;
 
 pub fn value_from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<ParamValue, Error> {
-    let unsupported = || Error::parameter(None, format!("parameter {path}: a {} cannot be passed as a parameter (use JSON-like values)", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()));
+    let unsupported = || {
+        Error::parameter(
+            None,
+            format!(
+                "parameter {path}: a {} cannot be passed as a parameter (use JSON-like values)",
+                obj.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ),
+        )
+    };
     if obj.is_none() {
         return Ok(ParamValue::None);
     }
@@ -17,18 +28,25 @@ pub fn value_from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<ParamValue, E
         return Ok(ParamValue::Bool(b.is_true()));
     }
     if obj.is_instance_of::<PyInt>() {
-        return Ok(ParamValue::Int(obj.str().map_err(|_| unsupported())?.to_string()));
+        return Ok(ParamValue::Int(
+            obj.str().map_err(|_| unsupported())?.to_string(),
+        ));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Ok(ParamValue::Float(f.value()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(ParamValue::Str(s.to_str().map_err(|_| unsupported())?.to_owned()));
+        return Ok(ParamValue::Str(
+            s.to_str().map_err(|_| unsupported())?.to_owned(),
+        ));
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         let mut items = Vec::new();
         for (i, item) in obj.try_iter().map_err(|_| unsupported())?.enumerate() {
-            items.push(value_from_py(&item.map_err(|_| unsupported())?, &format!("{path}[{i}]"))?);
+            items.push(value_from_py(
+                &item.map_err(|_| unsupported())?,
+                &format!("{path}[{i}]"),
+            )?);
         }
         return Ok(ParamValue::List(items));
     }
@@ -36,7 +54,10 @@ pub fn value_from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<ParamValue, E
         let mut entries = Vec::new();
         for (key, value) in dict.iter() {
             let Ok(key) = key.cast::<PyString>().map(|k| k.to_string()) else {
-                return Err(Error::parameter(None, format!("parameter {path}: dictionary keys must be strings")));
+                return Err(Error::parameter(
+                    None,
+                    format!("parameter {path}: dictionary keys must be strings"),
+                ));
             };
             let child = format!("{path}[{key:?}]");
             entries.push((key, value_from_py(&value, &child)?));
@@ -48,10 +69,17 @@ pub fn value_from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<ParamValue, E
 
 pub fn parameters_from_py(obj: Option<&Bound<'_, PyAny>>) -> Result<Parameters, Error> {
     let mut out = Parameters::new();
-    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(out) };
-    let dict = obj.cast::<PyDict>().map_err(|_| Error::parameter(None, "parameters must be a dict of name -> value"))?;
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(out);
+    };
+    let dict = obj
+        .cast::<PyDict>()
+        .map_err(|_| Error::parameter(None, "parameters must be a dict of name -> value"))?;
     for (key, value) in dict.iter() {
-        let name = key.cast::<PyString>().map(|k| k.to_string()).map_err(|_| Error::parameter(None, "parameter names must be strings"))?;
+        let name = key
+            .cast::<PyString>()
+            .map(|k| k.to_string())
+            .map_err(|_| Error::parameter(None, "parameter names must be strings"))?;
         let value = value_from_py(&value, &name)?;
         out.set(name, value);
     }
@@ -102,9 +130,16 @@ pub fn parse_typed_value<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py
 /// The parameters cell of a notebook: a list of `{name, type, default, source, help}`.
 #[pyfunction]
 #[pyo3(signature = (path, language=None))]
-pub fn notebook_parameters<'py>(py: Python<'py>, path: PathBuf, language: Option<&str>) -> PyResult<Bound<'py, PyList>> {
+pub fn notebook_parameters<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    language: Option<&str>,
+) -> PyResult<Bound<'py, PyList>> {
     let notebook = Notebook::read(&path).map_err(|e| to_pyerr(py, e))?;
-    let language = language.or(notebook.language()).and_then(Language::from_name).unwrap_or(Language::Python);
+    let language = language
+        .or(notebook.language())
+        .and_then(Language::from_name)
+        .unwrap_or(Language::Python);
     let out = PyList::empty(py);
     for default in params::notebook_defaults(&notebook, language) {
         let entry = PyDict::new(py);

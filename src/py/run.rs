@@ -1,11 +1,11 @@
 //! `execute_notebook`: the foreground run, with the GIL released while the engine works
 //! and Ctrl-C stopping the run and its kernel.
 
+use super::blocking::block_interruptible;
 use super::errors::to_pyerr;
 use super::params::parameters_from_py;
 use crate::engine::{self, RunOptions, TerminalObserver};
 use crate::kernel::KernelSearch;
-use super::blocking::block_interruptible;
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -25,7 +25,11 @@ pub struct PythonEnv {
 
 impl PythonEnv {
     pub fn search(&self) -> KernelSearch {
-        KernelSearch::new(Some(self.prefix.clone()), self.prefer_env, self.native_python.clone())
+        KernelSearch::new(
+            Some(self.prefix.clone()),
+            self.prefer_env,
+            self.native_python.clone(),
+        )
     }
 }
 
@@ -75,9 +79,14 @@ pub fn execute_notebook(
         result.map(|nb| return_notebook.then(|| nb.as_value().to_string()))
     };
     // On Ctrl-C the run stops and its kernel is gone before the exception is raised.
-    block_interruptible(py, run, move || {
-        let _ = cancel_tx.send(true);
-    }, Duration::from_secs(30))
+    block_interruptible(
+        py,
+        run,
+        move || {
+            let _ = cancel_tx.send(true);
+        },
+        Duration::from_secs(30),
+    )
 }
 
 /// The kernelspecs visible to this interpreter: a list of `{name, display_name, language, resource_dir}`.
@@ -89,7 +98,10 @@ pub fn list_kernelspecs<'py>(py: Python<'py>, env: PythonEnv) -> PyResult<Bound<
         entry.set_item("name", &spec.name)?;
         entry.set_item("display_name", &spec.display_name)?;
         entry.set_item("language", &spec.language)?;
-        entry.set_item("resource_dir", spec.resource_dir.map(|p| p.display().to_string()))?;
+        entry.set_item(
+            "resource_dir",
+            spec.resource_dir.map(|p| p.display().to_string()),
+        )?;
         out.append(entry)?;
     }
     Ok(out)

@@ -34,7 +34,9 @@ impl SchedulerTask {
     #[pyo3(signature = (timeout=10.0))]
     fn stop(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
         let _ = self.stop.send(true);
-        let Some(task) = self.task.lock().expect("not poisoned").take() else { return Ok(()) };
+        let Some(task) = self.task.lock().expect("not poisoned").take() else {
+            return Ok(());
+        };
         let wait = Duration::from_secs_f64(timeout.max(0.0));
         block(py, async move {
             match tokio::time::timeout(wait, task).await {
@@ -46,7 +48,11 @@ impl SchedulerTask {
 
     #[getter]
     fn running(&self) -> bool {
-        self.task.lock().expect("not poisoned").as_ref().is_some_and(|t| !t.is_finished())
+        self.task
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .is_some_and(|t| !t.is_finished())
     }
 }
 
@@ -54,7 +60,9 @@ impl SchedulerTask {
 impl ServerCore {
     #[new]
     fn new(core: &ExecutorCore) -> Self {
-        ServerCore { service: core.service().clone() }
+        ServerCore {
+            service: core.service().clone(),
+        }
     }
 
     /// Starts the scheduler (and dispatcher) in the background; returns its task.
@@ -63,12 +71,21 @@ impl ServerCore {
         let (stop_tx, stop_rx) = watch::channel(false);
         let service = self.service.clone();
         let task = runtime().spawn(async move { run_scheduler(service, stop_rx, log).await });
-        SchedulerTask { stop: stop_tx, task: Mutex::new(Some(task)) }
+        SchedulerTask {
+            stop: stop_tx,
+            task: Mutex::new(Some(task)),
+        }
     }
 
     /// The backends and what each offers (machine types, accelerators, regions), as JSON.
     fn backends(&self) -> String {
-        let all: Vec<_> = self.service.backends.all().iter().map(|b| b.capabilities()).collect();
+        let all: Vec<_> = self
+            .service
+            .backends
+            .all()
+            .iter()
+            .map(|b| b.capabilities())
+            .collect();
         json(&all)
     }
 
@@ -80,38 +97,88 @@ impl ServerCore {
     }
 
     /// A share link's record (the caller keeps the secret, gives its hash).
-    fn create_share_async<'py>(&self, py: Python<'py>, execution_id: String, token_hash: String, lifetime_seconds: f64) -> PyResult<Bound<'py, PyAny>> {
+    fn create_share_async<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        token_hash: String,
+        lifetime_seconds: f64,
+    ) -> PyResult<Bound<'py, PyAny>> {
         if !(lifetime_seconds > 0.0) || !lifetime_seconds.is_finite() {
-            return Err(to_pyerr(py, Error::invalid("lifetime_seconds", "a share link's lifetime must be a positive number of seconds")));
+            return Err(to_pyerr(
+                py,
+                Error::invalid(
+                    "lifetime_seconds",
+                    "a share link's lifetime must be a positive number of seconds",
+                ),
+            ));
         }
         let service = self.service.clone();
         let lifetime = Duration::from_secs_f64(lifetime_seconds);
-        awaitable(py, async move { service.create_share(&execution_id, &token_hash, lifetime).await.map(|s| json(&s)) })
+        awaitable(py, async move {
+            service
+                .create_share(&execution_id, &token_hash, lifetime)
+                .await
+                .map(|s| json(&s))
+        })
     }
 
-    fn list_shares_async<'py>(&self, py: Python<'py>, execution_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn list_shares_async<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.list_shares(&execution_id).await.map(|s| json(&s)) })
+        awaitable(py, async move {
+            service.list_shares(&execution_id).await.map(|s| json(&s))
+        })
     }
 
-    fn revoke_share_async<'py>(&self, py: Python<'py>, execution_id: String, share_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn revoke_share_async<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        share_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.revoke_share(&execution_id, &share_id).await })
+        awaitable(py, async move {
+            service.revoke_share(&execution_id, &share_id).await
+        })
     }
 
     /// The execution a live link shows (JSON); NotFoundError otherwise.
-    fn shared_execution_async<'py>(&self, py: Python<'py>, token_hash: String) -> PyResult<Bound<'py, PyAny>> {
+    fn shared_execution_async<'py>(
+        &self,
+        py: Python<'py>,
+        token_hash: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.shared_execution(&token_hash).await.map(|e| json(&e)) })
+        awaitable(py, async move {
+            service
+                .shared_execution(&token_hash)
+                .await
+                .map(|e| json(&e))
+        })
     }
 
     /// (executions JSON, schedules JSON, deletions JSON) written at or after `since` (RFC 3339).
     #[pyo3(signature = (since, limit=500))]
-    fn changes_since_async<'py>(&self, py: Python<'py>, since: String, limit: i64) -> PyResult<Bound<'py, PyAny>> {
+    fn changes_since_async<'py>(
+        &self,
+        py: Python<'py>,
+        since: String,
+        limit: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
         awaitable(py, async move {
-            let changes = service.changes_since(&since, limit.clamp(1, 10_000)).await?;
-            Ok((json(&changes.executions), json(&changes.schedules), json(&changes.deletions)))
+            let changes = service
+                .changes_since(&since, limit.clamp(1, 10_000))
+                .await?;
+            Ok((
+                json(&changes.executions),
+                json(&changes.schedules),
+                json(&changes.deletions),
+            ))
         })
     }
 }

@@ -61,7 +61,9 @@ pub fn to_html(text: &str) -> String {
             continue;
         };
         // A CSI sequence: parameters, then one final byte in @..~.
-        let end = csi.find(|c: char| ('@'..='~').contains(&c)).unwrap_or(csi.len());
+        let end = csi
+            .find(|c: char| ('@'..='~').contains(&c))
+            .unwrap_or(csi.len());
         let (params, final_byte) = (&csi[..end], csi[end..].chars().next());
         rest = &csi[(end + final_byte.map_or(0, char::len_utf8)).min(csi.len())..];
         if final_byte != Some('m') {

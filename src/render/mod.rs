@@ -30,7 +30,11 @@ const MIME_ORDER: &[&str] = &[
 pub fn render_html(notebook: &Notebook, title: &str, notice: Option<&str>) -> String {
     let mut body = String::new();
     if let Some(notice) = notice {
-        let _ = write!(body, "<div class=\"nx-notice\" role=\"status\">{}</div>\n", escape(notice));
+        let _ = write!(
+            body,
+            "<div class=\"nx-notice\" role=\"status\">{}</div>\n",
+            escape(notice)
+        );
     }
     let language = notebook.language().unwrap_or("python").to_owned();
     for cell in notebook.cells() {
@@ -43,7 +47,11 @@ fn render_cell(out: &mut String, cell: &Value, language: &str) {
     let source = cell_source(cell);
     match cell["cell_type"].as_str() {
         Some("markdown") => {
-            let _ = write!(out, "<div class=\"nx-cell nx-markdown\">{}</div>\n", markdown(&source));
+            let _ = write!(
+                out,
+                "<div class=\"nx-cell nx-markdown\">{}</div>\n",
+                markdown(&source)
+            );
         }
         Some("code") => {
             let prompt = match cell["execution_count"].as_i64() {
@@ -68,7 +76,11 @@ fn render_cell(out: &mut String, cell: &Value, language: &str) {
         }
         // Raw cells are for other converters: shown as their text.
         _ if !source.is_empty() => {
-            let _ = write!(out, "<div class=\"nx-cell nx-raw\"><pre>{}</pre></div>\n", escape(&source));
+            let _ = write!(
+                out,
+                "<div class=\"nx-cell nx-raw\"><pre>{}</pre></div>\n",
+                escape(&source)
+            );
         }
         _ => {}
     }
@@ -77,17 +89,32 @@ fn render_cell(out: &mut String, cell: &Value, language: &str) {
 fn render_output(out: &mut String, output: &Value) {
     match output["output_type"].as_str() {
         Some("stream") => {
-            let class = if output["name"] == "stderr" { "nx-stderr" } else { "nx-stdout" };
-            let _ = write!(out, "<pre class=\"nx-output {class}\">{}</pre>\n", ansi::to_html(&text(&output["text"])));
+            let class = if output["name"] == "stderr" {
+                "nx-stderr"
+            } else {
+                "nx-stdout"
+            };
+            let _ = write!(
+                out,
+                "<pre class=\"nx-output {class}\">{}</pre>\n",
+                ansi::to_html(&text(&output["text"]))
+            );
         }
         Some("error") => {
-            let traceback: Vec<String> = output["traceback"].as_array().map(|t| t.iter().map(text).collect()).unwrap_or_default();
+            let traceback: Vec<String> = output["traceback"]
+                .as_array()
+                .map(|t| t.iter().map(text).collect())
+                .unwrap_or_default();
             let shown = if traceback.is_empty() {
                 format!("{}: {}", text(&output["ename"]), text(&output["evalue"]))
             } else {
                 traceback.join("\n")
             };
-            let _ = write!(out, "<pre class=\"nx-output nx-error\">{}</pre>\n", ansi::to_html(&shown));
+            let _ = write!(
+                out,
+                "<pre class=\"nx-output nx-error\">{}</pre>\n",
+                ansi::to_html(&shown)
+            );
         }
         Some("display_data" | "execute_result") => {
             let data = &output["data"];
@@ -104,8 +131,16 @@ fn render_data(out: &mut String, mime: &str, value: &Value) {
     let _ = match mime {
         "text/html" => write!(out, "<div class=\"nx-output nx-html\">{content}</div>\n"),
         "image/svg+xml" => write!(out, "<div class=\"nx-output nx-image\">{content}</div>\n"),
-        "text/markdown" => write!(out, "<div class=\"nx-output nx-markdown\">{}</div>\n", markdown(&content)),
-        "application/javascript" => write!(out, "<div class=\"nx-output\"><script>{}</script></div>\n", content.replace("</script", "<\\/script")),
+        "text/markdown" => write!(
+            out,
+            "<div class=\"nx-output nx-markdown\">{}</div>\n",
+            markdown(&content)
+        ),
+        "application/javascript" => write!(
+            out,
+            "<div class=\"nx-output\"><script>{}</script></div>\n",
+            content.replace("</script", "<\\/script")
+        ),
         "image/png" | "image/jpeg" | "image/gif" => {
             let data: String = content.chars().filter(|c| !c.is_whitespace()).collect();
             write!(out, "<div class=\"nx-output nx-image\"><img src=\"data:{mime};base64,{}\" alt=\"output image\"></div>\n", escape(&data))
@@ -115,7 +150,11 @@ fn render_data(out: &mut String, mime: &str, value: &Value) {
             write!(out, "<pre class=\"nx-output\">{}</pre>\n", escape(&pretty))
         }
         // text/latex and text/plain
-        _ => write!(out, "<pre class=\"nx-output\">{}</pre>\n", ansi::to_html(&content)),
+        _ => write!(
+            out,
+            "<pre class=\"nx-output\">{}</pre>\n",
+            ansi::to_html(&content)
+        ),
     };
 }
 
@@ -126,7 +165,10 @@ fn text(value: &Value) -> String {
 
 fn markdown(source: &str) -> String {
     use pulldown_cmark::{html, Options, Parser};
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS | Options::ENABLE_MATH;
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_MATH;
     let mut out = String::new();
     html::push_html(&mut out, Parser::new_ext(source, options));
     out

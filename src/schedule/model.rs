@@ -20,7 +20,9 @@ impl ScheduleState {
     }
 
     pub fn parse(text: &str) -> Option<ScheduleState> {
-        [ScheduleState::Enabled, ScheduleState::Paused].into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text))
+        [ScheduleState::Enabled, ScheduleState::Paused]
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text))
     }
 }
 
@@ -47,7 +49,9 @@ impl MissedRuns {
     }
 
     pub fn parse(text: &str) -> Option<MissedRuns> {
-        [MissedRuns::Skip, MissedRuns::RunOnce, MissedRuns::RunAll].into_iter().find(|m| m.as_str() == text)
+        [MissedRuns::Skip, MissedRuns::RunOnce, MissedRuns::RunAll]
+            .into_iter()
+            .find(|m| m.as_str() == text)
     }
 }
 

@@ -22,14 +22,21 @@ pub struct Fire {
 }
 
 /// `next_run_time` is the schedule's first unfired slot, due (`<= now`).
-pub fn plan(cron: &CronSchedule, next_run_time: Timestamp, now: Timestamp, missed_runs: MissedRuns) -> Fire {
+pub fn plan(
+    cron: &CronSchedule,
+    next_run_time: Timestamp,
+    now: Timestamp,
+    missed_runs: MissedRuns,
+) -> Fire {
     let next = cron.next_after(now);
     let cap = match missed_runs {
         MissedRuns::RunAll => RUN_ALL_CAP,
         MissedRuns::Skip | MissedRuns::RunOnce => 1,
     };
     // Every due slot is in (next_run_time - 1s, now].
-    let after = next_run_time.checked_sub(SignedDuration::from_secs(1)).unwrap_or(next_run_time);
+    let after = next_run_time
+        .checked_sub(SignedDuration::from_secs(1))
+        .unwrap_or(next_run_time);
     let (mut slots, mut skipped) = cron.slots_between(after, now, cap);
     if missed_runs == MissedRuns::Skip {
         if let Some(latest) = slots.first().copied() {
@@ -39,5 +46,9 @@ pub fn plan(cron: &CronSchedule, next_run_time: Timestamp, now: Timestamp, misse
             }
         }
     }
-    Fire { slots, skipped, next_run_time: next }
+    Fire {
+        slots,
+        skipped,
+        next_run_time: next,
+    }
 }

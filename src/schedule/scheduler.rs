@@ -17,7 +17,11 @@ const PREPARE_AHEAD: Duration = Duration::from_millis(500);
 const DISPATCH_EVERY: Duration = Duration::from_secs(2);
 
 /// Runs until `stop` turns true. Stopping is clean: a firing is one transaction.
-pub async fn run_scheduler(service: Service, mut stop: watch::Receiver<bool>, log: bool) -> Result<()> {
+pub async fn run_scheduler(
+    service: Service,
+    mut stop: watch::Receiver<bool>,
+    log: bool,
+) -> Result<()> {
     let mut last_dispatch = tokio::time::Instant::now();
     let mut prepared: Option<crate::service::PreparedFiring> = None;
     loop {
@@ -28,7 +32,12 @@ pub async fn run_scheduler(service: Service, mut stop: watch::Receiver<bool>, lo
             return Ok(());
         }
         // A read first: the firing transaction takes the store's write lock.
-        let earliest = service.store.earliest_next_run_time().await?.as_deref().and_then(crate::schedule::parse_instant);
+        let earliest = service
+            .store
+            .earliest_next_run_time()
+            .await?
+            .as_deref()
+            .and_then(crate::schedule::parse_instant);
         let now = jiff::Timestamp::now();
         let fired = if earliest.is_some_and(|t| t <= now) {
             let ready = match prepared.take() {
@@ -59,20 +68,38 @@ pub async fn run_scheduler(service: Service, mut stop: watch::Receiver<bool>, lo
             service.dispatch().await?;
             last_dispatch = tokio::time::Instant::now();
         }
-        let earliest = if fired.is_empty() { earliest } else { service.store.earliest_next_run_time().await?.as_deref().and_then(crate::schedule::parse_instant) };
-        let until_due = earliest.map(|t| Duration::try_from(t.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO));
+        let earliest = if fired.is_empty() {
+            earliest
+        } else {
+            service
+                .store
+                .earliest_next_run_time()
+                .await?
+                .as_deref()
+                .and_then(crate::schedule::parse_instant)
+        };
+        let until_due = earliest.map(|t| {
+            Duration::try_from(t.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO)
+        });
         if let (Some(slot), Some(wait)) = (earliest, until_due) {
-            if wait <= PREPARE_AHEAD && wait > Duration::ZERO && prepared.as_ref().is_none_or(|p| p.slot != slot) {
+            if wait <= PREPARE_AHEAD
+                && wait > Duration::ZERO
+                && prepared.as_ref().is_none_or(|p| p.slot != slot)
+            {
                 if let Some(stale) = prepared.replace(service.prepare_firing(slot).await?) {
                     service.discard_prepared(stale);
                 }
             }
         }
-        let until_due = earliest.map(|t| Duration::try_from(t.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO));
+        let until_due = earliest.map(|t| {
+            Duration::try_from(t.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO)
+        });
         let is_prepared = |slot| prepared.as_ref().is_some_and(|p| Some(p.slot) == slot);
         let nap = match until_due {
             // Wake in time to prepare the slot, then at the slot.
-            Some(d) if d > PREPARE_AHEAD && !is_prepared(earliest) => (d - PREPARE_AHEAD).min(CHANGE_CHECK),
+            Some(d) if d > PREPARE_AHEAD && !is_prepared(earliest) => {
+                (d - PREPARE_AHEAD).min(CHANGE_CHECK)
+            }
             Some(d) => d.min(CHANGE_CHECK),
             None => CHANGE_CHECK,
         };

@@ -48,8 +48,13 @@ fn encode_token(seq: i64) -> String {
 fn decode_token(token: &str) -> Result<i64> {
     use base64::Engine;
     let bad = || Error::invalid("page_token", "not a page token returned by list");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-    String::from_utf8(bytes).ok().and_then(|s| s.strip_prefix("seq:").and_then(|n| n.parse().ok())).ok_or_else(bad)
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| bad())?;
+    String::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.strip_prefix("seq:").and_then(|n| n.parse().ok()))
+        .ok_or_else(bad)
 }
 
 impl Service {
@@ -66,14 +71,23 @@ impl Service {
         }
         let backend = self.backends.get(&spec.backend)?;
         backend.validate(spec)?;
-        for (field, value) in [("timeout_seconds", spec.timeout_seconds), ("cell_timeout_seconds", spec.cell_timeout_seconds)] {
+        for (field, value) in [
+            ("timeout_seconds", spec.timeout_seconds),
+            ("cell_timeout_seconds", spec.cell_timeout_seconds),
+        ] {
             if value.is_some_and(|v| !(v > 0.0) || !v.is_finite()) {
-                return Err(Error::invalid(field, "must be a positive number of seconds"));
+                return Err(Error::invalid(
+                    field,
+                    "must be a positive number of seconds",
+                ));
             }
         }
         let input = PathBuf::from(&spec.input_notebook);
         if spec.display_name.is_empty() {
-            spec.display_name = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            spec.display_name = input
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
         }
         let prepared = engine::prepare(RunOptions {
             input,
@@ -93,8 +107,15 @@ impl Service {
     pub fn new_execution(spec: ExecutionSpec, output_dir: &Path) -> Execution {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = now_text();
-        let stem = Path::new(&spec.input_notebook).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "notebook".into());
-        let output_name = format!("{stem}-{}-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"), &id[..8]);
+        let stem = Path::new(&spec.input_notebook)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "notebook".into());
+        let output_name = format!(
+            "{stem}-{}-{}",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+            &id[..8]
+        );
         Execution {
             id,
             spec,
@@ -105,9 +126,15 @@ impl Service {
             end_time: None,
             update_time: now,
             progress: Progress::default(),
-            output_notebook_uri: output_dir.join(format!("{output_name}.ipynb")).display().to_string(),
+            output_notebook_uri: output_dir
+                .join(format!("{output_name}.ipynb"))
+                .display()
+                .to_string(),
             // Written when the run ends (the notebook is written after every cell).
-            output_html_uri: output_dir.join(format!("{output_name}.html")).display().to_string(),
+            output_html_uri: output_dir
+                .join(format!("{output_name}.html"))
+                .display()
+                .to_string(),
             backend_job_id: String::new(),
         }
     }
@@ -121,7 +148,10 @@ impl Service {
                 return if existing.spec == spec {
                     Ok(existing)
                 } else {
-                    Err(Error::Conflict(format!("idempotency token {token:?} was used for execution {} with other fields", existing.id)))
+                    Err(Error::Conflict(format!(
+                        "idempotency token {token:?} was used for execution {} with other fields",
+                        existing.id
+                    )))
                 };
             }
         }
@@ -133,10 +163,16 @@ impl Service {
         std::fs::copy(&input, &staged).map_err(|e| Error::io(&staged, e))?;
         if let Err(e) = self.store.insert_execution(&execution).await {
             let _ = std::fs::remove_file(&staged);
-            if let (Error::Conflict(_), Some(token)) = (&e, execution.spec.idempotency_token.as_deref()) {
+            if let (Error::Conflict(_), Some(token)) =
+                (&e, execution.spec.idempotency_token.as_deref())
+            {
                 // Another process won the race for this token: same answer as above.
                 if let Some(existing) = self.store.execution_by_token(token).await? {
-                    return if existing.spec == execution.spec { Ok(existing) } else { Err(e) };
+                    return if existing.spec == execution.spec {
+                        Ok(existing)
+                    } else {
+                        Err(e)
+                    };
                 }
             }
             return Err(e);
@@ -149,15 +185,30 @@ impl Service {
         let location = spec.output_location.trim();
         let scheme = location.split_once("://").map_or("", |(scheme, _)| scheme);
         if !schemes.contains(&scheme) {
-            return Err(Error::invalid("output_location", format!("the {} backend cannot write to {scheme}:// locations", spec.backend)));
+            return Err(Error::invalid(
+                "output_location",
+                format!(
+                    "the {} backend cannot write to {scheme}:// locations",
+                    spec.backend
+                ),
+            ));
         }
         let dir = match location.strip_prefix("file://").unwrap_or(location) {
             "" => self.default_output_dir.clone(),
             other => PathBuf::from(other),
         };
-        std::fs::create_dir_all(&dir).map_err(|e| Error::invalid("output_location", format!("{}: {e}", dir.display())))?;
-        let probe = dir.join(format!(".notebook-executor-probe-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::write(&probe, b"").map_err(|e| Error::invalid("output_location", format!("{} is not writable: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::invalid("output_location", format!("{}: {e}", dir.display())))?;
+        let probe = dir.join(format!(
+            ".notebook-executor-probe-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::write(&probe, b"").map_err(|e| {
+            Error::invalid(
+                "output_location",
+                format!("{} is not writable: {e}", dir.display()),
+            )
+        })?;
         let _ = std::fs::remove_file(probe);
         Ok(dir)
     }
@@ -175,13 +226,27 @@ impl Service {
         self.store.get_execution(id).await
     }
 
-    pub async fn list(&self, filter: &ListFilter, page_size: i64, page_token: Option<&str>) -> Result<Page> {
+    pub async fn list(
+        &self,
+        filter: &ListFilter,
+        page_size: i64,
+        page_token: Option<&str>,
+    ) -> Result<Page> {
         if !(1..=1000).contains(&page_size) {
             return Err(Error::invalid("page_size", "must be between 1 and 1000"));
         }
-        let before = page_token.filter(|t| !t.is_empty()).map(decode_token).transpose()?;
-        let (items, next) = self.store.list_executions(filter, page_size, before).await?;
-        Ok(Page { items, next_page_token: next.map(encode_token) })
+        let before = page_token
+            .filter(|t| !t.is_empty())
+            .map(decode_token)
+            .transpose()?;
+        let (items, next) = self
+            .store
+            .list_executions(filter, page_size, before)
+            .await?;
+        Ok(Page {
+            items,
+            next_page_token: next.map(encode_token),
+        })
     }
 
     /// A queued run never starts; a running one is stopped by its runner (interrupt, then
@@ -189,12 +254,34 @@ impl Service {
     pub async fn cancel(&self, id: &str) -> Result<Execution> {
         let current = self.store.get_execution(id).await?;
         if current.state.is_terminal() {
-            return Err(Error::Conflict(format!("execution {id} is already {}", current.state.as_str())));
+            return Err(Error::Conflict(format!(
+                "execution {id} is already {}",
+                current.state.as_str()
+            )));
         }
-        if !self.store.transition(id, &[State::Queued], State::Cancelled, Some("cancelled before it started")).await?
-            && self.store.transition(id, &[State::Preparing, State::Running], State::Cancelling, Some("cancel requested")).await?
+        if !self
+            .store
+            .transition(
+                id,
+                &[State::Queued],
+                State::Cancelled,
+                Some("cancelled before it started"),
+            )
+            .await?
+            && self
+                .store
+                .transition(
+                    id,
+                    &[State::Preparing, State::Running],
+                    State::Cancelling,
+                    Some("cancel requested"),
+                )
+                .await?
         {
-            self.backends.get(&current.spec.backend)?.request_cancel(&self.store, &current).await?;
+            self.backends
+                .get(&current.spec.backend)?
+                .request_cancel(&self.store, &current)
+                .await?;
         }
         self.store.get_execution(id).await
     }
@@ -203,10 +290,16 @@ impl Service {
     pub async fn delete(&self, id: &str, keep_outputs: bool) -> Result<()> {
         let execution = self.store.get_execution(id).await?;
         if execution.state.is_active() {
-            return Err(Error::Conflict(format!("execution {id} is {}: cancel it first", execution.state.as_str())));
+            return Err(Error::Conflict(format!(
+                "execution {id} is {}: cancel it first",
+                execution.state.as_str()
+            )));
         }
         if !self.store.delete_execution(id).await? {
-            return Err(Error::NotFound { kind: "execution", id: id.to_owned() });
+            return Err(Error::NotFound {
+                kind: "execution",
+                id: id.to_owned(),
+            });
         }
         let _ = std::fs::remove_file(self.staged_input(id));
         if !keep_outputs {
@@ -221,10 +314,20 @@ impl Service {
 
     /// Retention: deletes finished executions (records, snapshots, outputs) older than
     /// `older_than` or beyond the newest `keep_per_schedule` runs of each schedule.
-    pub async fn purge(&self, older_than: Option<Duration>, keep_per_schedule: Option<i64>) -> Result<usize> {
-        let cutoff = older_than
-            .map(|age| (chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX)).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
-        let ids = self.store.purgeable(cutoff.as_deref(), keep_per_schedule).await?;
+    pub async fn purge(
+        &self,
+        older_than: Option<Duration>,
+        keep_per_schedule: Option<i64>,
+    ) -> Result<usize> {
+        let cutoff = older_than.map(|age| {
+            (chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX))
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string()
+        });
+        let ids = self
+            .store
+            .purgeable(cutoff.as_deref(), keep_per_schedule)
+            .await?;
         self.sweep_staging().await?;
         let mut purged = 0;
         for id in ids {
@@ -241,13 +344,23 @@ impl Service {
     /// preparing a slot and firing it. Only files older than an hour (a snapshot is made
     /// just before its record is written).
     async fn sweep_staging(&self) -> Result<()> {
-        let Ok(entries) = std::fs::read_dir(&self.store.staging_dir) else { return Ok(()) };
+        let Ok(entries) = std::fs::read_dir(&self.store.staging_dir) else {
+            return Ok(());
+        };
         let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
         for entry in entries.flatten() {
             let path = entry.path();
-            let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < hour_ago);
-            let Some(id) = path.file_stem().and_then(|s| s.to_str()).filter(|_| old) else { continue };
-            if matches!(self.store.get_execution(id).await, Err(Error::NotFound { .. })) {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < hour_ago);
+            let Some(id) = path.file_stem().and_then(|s| s.to_str()).filter(|_| old) else {
+                continue;
+            };
+            if matches!(
+                self.store.get_execution(id).await,
+                Err(Error::NotFound { .. })
+            ) {
                 let _ = std::fs::remove_file(&path);
             }
         }
@@ -266,7 +379,14 @@ impl Service {
                 return Ok(execution);
             }
             if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                return Err(Error::Timeout { cell_index: None, run_timeout: false, message: format!("execution {id} is still {} after the wait timeout", execution.state.as_str()) });
+                return Err(Error::Timeout {
+                    cell_index: None,
+                    run_timeout: false,
+                    message: format!(
+                        "execution {id} is still {} after the wait timeout",
+                        execution.state.as_str()
+                    ),
+                });
             }
             if last_recover.elapsed() > Duration::from_secs(2) {
                 self.dispatch().await?;
@@ -282,16 +402,31 @@ impl Service {
         let execution = self.store.get_execution(id).await?;
         let source = PathBuf::from(&execution.output_notebook_uri);
         if !source.is_file() {
-            return Err(Error::NotFound { kind: "output notebook of execution", id: id.to_owned() });
+            return Err(Error::NotFound {
+                kind: "output notebook of execution",
+                id: id.to_owned(),
+            });
         }
         std::fs::create_dir_all(dest_dir).map_err(|e| Error::io(dest_dir, e))?;
-        let name = source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| id.to_owned());
+        let name = source
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| id.to_owned());
         for n in 0.. {
-            let candidate = dest_dir.join(if n == 0 { format!("{name}.ipynb") } else { format!("{name}-{n}.ipynb") });
+            let candidate = dest_dir.join(if n == 0 {
+                format!("{name}.ipynb")
+            } else {
+                format!("{name}-{n}.ipynb")
+            });
             // create_new: two imports at once never take the same name.
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&candidate) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&candidate)
+            {
                 Ok(mut file) => {
-                    let mut input = std::fs::File::open(&source).map_err(|e| Error::io(&source, e))?;
+                    let mut input =
+                        std::fs::File::open(&source).map_err(|e| Error::io(&source, e))?;
                     std::io::copy(&mut input, &mut file).map_err(|e| Error::io(&candidate, e))?;
                     return Ok(candidate);
                 }
@@ -304,5 +439,8 @@ impl Service {
 }
 
 pub fn parameters_of(spec: &ExecutionSpec) -> Parameters {
-    spec.parameters.iter().map(|(k, v)| (k.clone(), ParamValue::from_json(v))).collect()
+    spec.parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), ParamValue::from_json(v)))
+        .collect()
 }

@@ -42,11 +42,16 @@ impl State {
     }
 
     pub fn parse(text: &str) -> Option<State> {
-        State::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text))
+        State::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text))
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, State::Succeeded | State::Failed | State::Cancelled | State::Expired)
+        matches!(
+            self,
+            State::Succeeded | State::Failed | State::Cancelled | State::Expired
+        )
     }
 
     /// States in which a runner owns the execution.

@@ -27,7 +27,8 @@ pub struct Deletion {
 }
 
 fn time_after(delay: Duration) -> String {
-    let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(36500));
+    let at = chrono::Utc::now()
+        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(36500));
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
@@ -35,12 +36,24 @@ fn time_after(delay: Duration) -> String {
 fn notice_of(execution: &Execution) -> Option<String> {
     let p = &execution.progress;
     match execution.state {
-        State::Queued | State::Preparing => Some(format!("{}: the notebook as submitted; it has not run yet.", execution.state.as_str())),
-        State::Running | State::Cancelling => {
-            Some(format!("{}: {} of {} cells done. This page shows the progress so far.", execution.state.as_str(), p.cells_done, p.cells_total))
-        }
-        State::Failed | State::Expired | State::Cancelled if !execution.state_message.is_empty() => {
-            Some(format!("{}: {}", execution.state.as_str(), execution.state_message))
+        State::Queued | State::Preparing => Some(format!(
+            "{}: the notebook as submitted; it has not run yet.",
+            execution.state.as_str()
+        )),
+        State::Running | State::Cancelling => Some(format!(
+            "{}: {} of {} cells done. This page shows the progress so far.",
+            execution.state.as_str(),
+            p.cells_done,
+            p.cells_total
+        )),
+        State::Failed | State::Expired | State::Cancelled
+            if !execution.state_message.is_empty() =>
+        {
+            Some(format!(
+                "{}: {}",
+                execution.state.as_str(),
+                execution.state_message
+            ))
         }
         _ => None,
     }
@@ -56,19 +69,33 @@ impl Service {
             return std::fs::read_to_string(&page).map_err(|e| Error::io(&page, e));
         }
         let output = PathBuf::from(&execution.output_notebook_uri);
-        let source = if output.is_file() { output } else { self.staged_input(id) };
+        let source = if output.is_file() {
+            output
+        } else {
+            self.staged_input(id)
+        };
         if !source.is_file() {
-            return Err(Error::NotFound { kind: "result of execution", id: id.to_owned() });
+            return Err(Error::NotFound {
+                kind: "result of execution",
+                id: id.to_owned(),
+            });
         }
         let notice = notice_of(&execution);
         let title = execution.spec.display_name.clone();
         // Rendering is CPU work: the other worker takes this one's tasks meanwhile.
-        tokio::task::block_in_place(|| Notebook::read(&source).map(|nb| render_html(&nb, &title, notice.as_deref())))
+        tokio::task::block_in_place(|| {
+            Notebook::read(&source).map(|nb| render_html(&nb, &title, notice.as_deref()))
+        })
     }
 
     /// A link to the execution's result, valid for `lifetime`. The caller keeps the secret
     /// and gives its hash.
-    pub async fn create_share(&self, execution_id: &str, token_hash: &str, lifetime: Duration) -> Result<Share> {
+    pub async fn create_share(
+        &self,
+        execution_id: &str,
+        token_hash: &str,
+        lifetime: Duration,
+    ) -> Result<Share> {
         self.store.get_execution(execution_id).await?;
         let now = now_text();
         self.store.delete_expired_shares(&now).await?;
@@ -92,14 +119,24 @@ impl Service {
         if self.store.delete_share(execution_id, share_id).await? {
             Ok(())
         } else {
-            Err(Error::NotFound { kind: "share", id: share_id.to_owned() })
+            Err(Error::NotFound {
+                kind: "share",
+                id: share_id.to_owned(),
+            })
         }
     }
 
     /// The execution a live link shows; NotFound for a revoked, expired or unknown link.
     pub async fn shared_execution(&self, token_hash: &str) -> Result<Execution> {
-        let gone = || Error::NotFound { kind: "share", id: String::new() };
-        let id = self.store.shared_execution_id(token_hash, &now_text()).await?.ok_or_else(gone)?;
+        let gone = || Error::NotFound {
+            kind: "share",
+            id: String::new(),
+        };
+        let id = self
+            .store
+            .shared_execution_id(token_hash, &now_text())
+            .await?
+            .ok_or_else(gone)?;
         self.store.get_execution(&id).await.map_err(|_| gone())
     }
 
@@ -109,7 +146,10 @@ impl Service {
     pub async fn changes_since(&self, since: &str, limit: i64) -> Result<Changes> {
         let executions = self.store.executions_changed_since(since, limit).await?;
         let mut schedules = self.store.schedules_changed_since(since, limit).await?;
-        let mut extra: Vec<&str> = executions.iter().filter_map(|e| e.spec.schedule_id.as_deref()).collect();
+        let mut extra: Vec<&str> = executions
+            .iter()
+            .filter_map(|e| e.spec.schedule_id.as_deref())
+            .collect();
         extra.sort_unstable();
         extra.dedup();
         for id in extra {
@@ -123,7 +163,18 @@ impl Service {
             }
         }
         let deletions = self.store.deletions_since(since, limit).await?;
-        let deletions = deletions.into_iter().map(|(kind, id, delete_time)| Deletion { kind, id, delete_time }).collect();
-        Ok(Changes { executions, schedules, deletions })
+        let deletions = deletions
+            .into_iter()
+            .map(|(kind, id, delete_time)| Deletion {
+                kind,
+                id,
+                delete_time,
+            })
+            .collect();
+        Ok(Changes {
+            executions,
+            schedules,
+            deletions,
+        })
     }
 }

@@ -61,8 +61,14 @@ pub async fn run_runner(service: Service, runner_id: String, concurrency: i64) -
 }
 
 enum Update {
-    Started { total: usize, index: usize },
-    Finished { total: usize, done: usize },
+    Started {
+        total: usize,
+        index: usize,
+    },
+    Finished {
+        total: usize,
+        done: usize,
+    },
     /// Recorded at once: the kernel's shutdown need not delay the result.
     Succeeded,
 }
@@ -78,7 +84,10 @@ impl RunObserver for StoreObserver {
     }
     fn cell_finished(&mut self, _index: usize, total: usize) {
         self.done += 1;
-        let _ = self.updates.send(Update::Finished { total, done: self.done });
+        let _ = self.updates.send(Update::Finished {
+            total,
+            done: self.done,
+        });
     }
     fn succeeded(&mut self) {
         let _ = self.updates.send(Update::Succeeded);
@@ -90,7 +99,10 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     let id = execution.id.clone();
     let spec = &execution.spec;
     let original = PathBuf::from(&spec.input_notebook);
-    let cwd = original.parent().filter(|p| p.is_dir()).map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_owned()));
+    let cwd = original
+        .parent()
+        .filter(|p| p.is_dir())
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_owned()));
     let options = RunOptions {
         input: service.staged_input(&id),
         output: Some(PathBuf::from(&execution.output_notebook_uri)),
@@ -110,7 +122,10 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(CANCEL_POLL_EVERY).await;
-                if matches!(store.state_of(&id).await, Ok(Some(State::Cancelling)) | Ok(None)) {
+                if matches!(
+                    store.state_of(&id).await,
+                    Ok(Some(State::Cancelling)) | Ok(None)
+                ) {
                     let _ = cancel_tx.send(true);
                     return;
                 }
@@ -132,7 +147,10 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
                         progress.cells_total = total as i64;
                         progress.current_cell = Some(index as i64);
                         if !running {
-                            running = store.transition(&id, &[State::Preparing], State::Running, None).await.unwrap_or(false);
+                            running = store
+                                .transition(&id, &[State::Preparing], State::Running, None)
+                                .await
+                                .unwrap_or(false);
                         }
                     }
                     Update::Finished { total, done } => {
@@ -144,7 +162,9 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
                         let _ = store.set_progress(&id, &progress).await;
                         write_result_html(&result_files);
                         let from = [State::Preparing, State::Running, State::Cancelling];
-                        let _ = store.transition(&id, &from, State::Succeeded, Some("")).await;
+                        let _ = store
+                            .transition(&id, &from, State::Succeeded, Some(""))
+                            .await;
                         continue;
                     }
                 }
@@ -155,7 +175,10 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
             }
         })
     };
-    let mut observer = StoreObserver { updates: updates_tx, done: 0 };
+    let mut observer = StoreObserver {
+        updates: updates_tx,
+        done: 0,
+    };
     let result = engine::execute(options, &mut observer, cancel_rx).await;
     drop(observer);
     let _ = reporter.await;
@@ -168,8 +191,15 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     let from = [State::Preparing, State::Running, State::Cancelling];
     let (state, message) = match &result {
         Ok(_) => (State::Succeeded, String::new()),
-        Err(Error::Cancelled) => (State::Cancelled, "cancelled while running; the partial output is kept".into()),
-        Err(Error::Timeout { run_timeout: true, message, .. }) => (State::Expired, message.clone()),
+        Err(Error::Cancelled) => (
+            State::Cancelled,
+            "cancelled while running; the partial output is kept".into(),
+        ),
+        Err(Error::Timeout {
+            run_timeout: true,
+            message,
+            ..
+        }) => (State::Expired, message.clone()),
         Err(e) => (State::Failed, e.to_string()),
     };
     store.transition(&id, &from, state, Some(&message)).await?;
@@ -200,9 +230,13 @@ fn write_result_html(files: &ResultFiles) {
     if files.html.as_os_str().is_empty() || !files.notebook.is_file() {
         return;
     }
-    let written = Notebook::read(&files.notebook)
-        .and_then(|nb| crate::notebook::write_atomic(&files.html, render_html(&nb, &files.title, None).as_bytes()));
+    let written = Notebook::read(&files.notebook).and_then(|nb| {
+        crate::notebook::write_atomic(&files.html, render_html(&nb, &files.title, None).as_bytes())
+    });
     if let Err(e) = written {
-        eprintln!("notebook-executor runner: cannot write {}: {e}", files.html.display());
+        eprintln!(
+            "notebook-executor runner: cannot write {}: {e}",
+            files.html.display()
+        );
     }
 }

@@ -4,8 +4,8 @@
 use super::model::{Execution, ExecutionSpec, State};
 use super::Service;
 use crate::error::{Error, Result};
-use crate::schedule::model::{Schedule, ScheduleFields, ScheduleState};
 use crate::schedule::model::MissedRuns;
+use crate::schedule::model::{Schedule, ScheduleFields, ScheduleState};
 use crate::schedule::plan::{plan, Fire, ON_TIME_WITHIN};
 use crate::schedule::{instant_text, parse_instant, CronSchedule};
 use crate::store::{now_text, Due, DueKey, DueSchedule, Firing};
@@ -26,12 +26,18 @@ impl Service {
     /// schedule ENABLED with its first slot.
     pub async fn create_schedule(&self, fields: ScheduleFields) -> Result<Schedule> {
         let mut template = fields.execution_template.unwrap_or_default();
-        let cron = CronSchedule::parse(fields.cron_schedule.as_deref().unwrap_or(""), fields.time_zone.as_deref().unwrap_or(""))?;
+        let cron = CronSchedule::parse(
+            fields.cron_schedule.as_deref().unwrap_or(""),
+            fields.time_zone.as_deref().unwrap_or(""),
+        )?;
         self.check_template(&mut template)?;
         let now = now_text();
         let schedule = Schedule {
             id: uuid::Uuid::new_v4().simple().to_string(),
-            display_name: fields.display_name.filter(|n| !n.is_empty()).unwrap_or_else(|| template.display_name.clone()),
+            display_name: fields
+                .display_name
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| template.display_name.clone()),
             cron_schedule: cron.expression().to_owned(),
             time_zone: cron.time_zone_name.clone(),
             state: ScheduleState::Enabled,
@@ -48,7 +54,10 @@ impl Service {
     }
 
     fn check_template(&self, template: &mut ExecutionSpec) -> Result<()> {
-        if template.idempotency_token.is_some() || template.schedule_id.is_some() || template.scheduled_time.is_some() {
+        if template.idempotency_token.is_some()
+            || template.schedule_id.is_some()
+            || template.scheduled_time.is_some()
+        {
             return Err(Error::invalid("execution_template", "idempotency_token, schedule_id and scheduled_time are set per run, not in a template"));
         }
         self.validate_spec(template).map(drop)
@@ -58,13 +67,24 @@ impl Service {
         self.store.get_schedule(id).await
     }
 
-    pub async fn list_schedules(&self, state: Option<ScheduleState>, page_size: i64, page_token: Option<&str>) -> Result<SchedulePage> {
+    pub async fn list_schedules(
+        &self,
+        state: Option<ScheduleState>,
+        page_size: i64,
+        page_token: Option<&str>,
+    ) -> Result<SchedulePage> {
         if !(1..=1000).contains(&page_size) {
             return Err(Error::invalid("page_size", "must be between 1 and 1000"));
         }
-        let before = page_token.filter(|t| !t.is_empty()).map(super::decode_token).transpose()?;
+        let before = page_token
+            .filter(|t| !t.is_empty())
+            .map(super::decode_token)
+            .transpose()?;
         let (items, next) = self.store.list_schedules(state, page_size, before).await?;
-        Ok(SchedulePage { items, next_page_token: next.map(super::encode_token) })
+        Ok(SchedulePage {
+            items,
+            next_page_token: next.map(super::encode_token),
+        })
     }
 
     /// Edits take effect for the next slot; a new cron or zone recomputes it.
@@ -72,7 +92,10 @@ impl Service {
         let mut schedule = self.store.get_schedule(id).await?;
         let timing_changed = fields.cron_schedule.is_some() || fields.time_zone.is_some();
         let cron = CronSchedule::parse(
-            fields.cron_schedule.as_deref().unwrap_or(&schedule.cron_schedule),
+            fields
+                .cron_schedule
+                .as_deref()
+                .unwrap_or(&schedule.cron_schedule),
             fields.time_zone.as_deref().unwrap_or(&schedule.time_zone),
         )?;
         if let Some(mut template) = fields.execution_template {
@@ -116,14 +139,21 @@ impl Service {
     async fn save(&self, schedule: &mut Schedule) -> Result<Schedule> {
         schedule.update_time = now_text();
         if !self.store.update_schedule(schedule).await? {
-            return Err(Error::NotFound { kind: "schedule", id: schedule.id.clone() });
+            return Err(Error::NotFound {
+                kind: "schedule",
+                id: schedule.id.clone(),
+            });
         }
         self.schedules_changed.notify_one();
         self.store.get_schedule(&schedule.id).await
     }
 
     /// An execution from the template now, with `parameters` over the template's.
-    pub async fn run_schedule_now(&self, id: &str, parameters: Option<Map<String, Value>>) -> Result<Execution> {
+    pub async fn run_schedule_now(
+        &self,
+        id: &str,
+        parameters: Option<Map<String, Value>>,
+    ) -> Result<Execution> {
         let schedule = self.store.get_schedule(id).await?;
         let mut spec = schedule.execution_template;
         if let Some(parameters) = parameters {
@@ -136,7 +166,10 @@ impl Service {
     /// Deletes the schedule; its executions are kept.
     pub async fn delete_schedule(&self, id: &str) -> Result<()> {
         if !self.store.delete_schedule(id).await? {
-            return Err(Error::NotFound { kind: "schedule", id: id.to_owned() });
+            return Err(Error::NotFound {
+                kind: "schedule",
+                id: id.to_owned(),
+            });
         }
         self.schedules_changed.notify_one();
         Ok(())
@@ -159,9 +192,16 @@ impl Service {
         for schedule in self.store.schedules_due_at(&slot_text).await? {
             let due = DueSchedule { schedule };
             let firing = self.firing(&due, slot, &mut context);
-            firings.insert(due.schedule.id.clone(), (due.schedule.update_time.clone(), firing));
+            firings.insert(
+                due.schedule.id.clone(),
+                (due.schedule.update_time.clone(), firing),
+            );
         }
-        Ok(PreparedFiring { slot, slot_text, firings })
+        Ok(PreparedFiring {
+            slot,
+            slot_text,
+            firings,
+        })
     }
 
     /// Removes the snapshots of prepared executions that were not created.
@@ -173,7 +213,11 @@ impl Service {
         }
     }
 
-    pub async fn fire_due_prepared(&self, now: jiff::Timestamp, mut prepared: Option<PreparedFiring>) -> Result<Vec<Execution>> {
+    pub async fn fire_due_prepared(
+        &self,
+        now: jiff::Timestamp,
+        mut prepared: Option<PreparedFiring>,
+    ) -> Result<Vec<Execution>> {
         let now_str = instant_text(now);
         let mut context = FireContext::default();
         let mut all = Vec::new();
@@ -195,8 +239,12 @@ impl Service {
                 })
                 .await;
             // Snapshots of slots another process fired first (or of a failed transaction).
-            let created_ids: std::collections::HashSet<&str> = result.iter().flatten().map(|e| e.id.as_str()).collect();
-            for id in proposed.iter().filter(|id| !created_ids.contains(id.as_str())) {
+            let created_ids: std::collections::HashSet<&str> =
+                result.iter().flatten().map(|e| e.id.as_str()).collect();
+            for id in proposed
+                .iter()
+                .filter(|id| !created_ids.contains(id.as_str()))
+            {
                 let _ = std::fs::remove_file(self.staged_input(id));
             }
             all.extend(result?);
@@ -217,26 +265,62 @@ impl Service {
     fn firing(&self, due: &DueSchedule, now: jiff::Timestamp, context: &mut FireContext) -> Firing {
         let s = &due.schedule;
         let key = (s.cron_schedule.clone(), s.time_zone.clone());
-        let cron = context.crons.entry(key).or_insert_with(|| CronSchedule::parse(&s.cron_schedule, &s.time_zone).ok());
-        let (Some(cron), Some(next_run_time)) = (cron.as_ref(), s.next_run_time.as_deref().and_then(parse_instant)) else {
+        let cron = context
+            .crons
+            .entry(key)
+            .or_insert_with(|| CronSchedule::parse(&s.cron_schedule, &s.time_zone).ok());
+        let (Some(cron), Some(next_run_time)) = (
+            cron.as_ref(),
+            s.next_run_time.as_deref().and_then(parse_instant),
+        ) else {
             // Unreadable (a zone gone from the system's database): stop it firing.
-            eprintln!("notebook-executor scheduler: schedule {} cannot be planned ({} in {}); not fired", s.id, s.cron_schedule, s.time_zone);
-            return Firing { executions: vec![], next_run_time: None };
+            eprintln!(
+                "notebook-executor scheduler: schedule {} cannot be planned ({} in {}); not fired",
+                s.id, s.cron_schedule, s.time_zone
+            );
+            return Firing {
+                executions: vec![],
+                next_run_time: None,
+            };
         };
         // Schedules due together mostly share their timing: plan each timing once.
-        let plan_key = (s.cron_schedule.clone(), s.time_zone.clone(), next_run_time, s.missed_runs);
-        let fire = context.plans.entry(plan_key).or_insert_with(|| plan(cron, next_run_time, now, s.missed_runs));
+        let plan_key = (
+            s.cron_schedule.clone(),
+            s.time_zone.clone(),
+            next_run_time,
+            s.missed_runs,
+        );
+        let fire = context
+            .plans
+            .entry(plan_key)
+            .or_insert_with(|| plan(cron, next_run_time, now, s.missed_runs));
         if fire.skipped {
-            eprintln!("notebook-executor scheduler: schedule {} missed slots before {} ({})", s.id, instant_text(now), s.missed_runs.as_str());
+            eprintln!(
+                "notebook-executor scheduler: schedule {} missed slots before {} ({})",
+                s.id,
+                instant_text(now),
+                s.missed_runs.as_str()
+            );
         }
         let (slots, next) = (fire.slots.clone(), fire.next_run_time);
-        let executions = slots.iter().map(|slot| self.scheduled_execution(s, *slot, context)).collect();
-        Firing { executions, next_run_time: next.map(instant_text) }
+        let executions = slots
+            .iter()
+            .map(|slot| self.scheduled_execution(s, *slot, context))
+            .collect();
+        Firing {
+            executions,
+            next_run_time: next.map(instant_text),
+        }
     }
 
     /// The execution of one slot. The notebook is read as it is now (a schedule runs the
     /// current file); if that fails the execution is recorded FAILED, saying why.
-    fn scheduled_execution(&self, schedule: &Schedule, slot: jiff::Timestamp, context: &mut FireContext) -> Execution {
+    fn scheduled_execution(
+        &self,
+        schedule: &Schedule,
+        slot: jiff::Timestamp,
+        context: &mut FireContext,
+    ) -> Execution {
         let mut spec = schedule.execution_template.clone();
         spec.schedule_id = Some(schedule.id.clone());
         spec.scheduled_time = Some(instant_text(slot));
@@ -256,7 +340,10 @@ impl Service {
         let staged = self.staged_input(&execution.id);
         if let Err(message) = context.snapshot(&input, &staged) {
             execution.state = State::Failed;
-            execution.state_message = format!("the schedule could not read its notebook {}: {message}", input.display());
+            execution.state_message = format!(
+                "the schedule could not read its notebook {}: {message}",
+                input.display()
+            );
             execution.end_time = Some(execution.create_time.clone());
         }
         execution
@@ -278,7 +365,10 @@ impl PreparedFiring {
             return None;
         }
         let (update_time, firing) = self.firings.remove(&key.id)?;
-        let still_next = firing.next_run_time.as_deref().is_none_or(|next| next > now_text);
+        let still_next = firing
+            .next_run_time
+            .as_deref()
+            .is_none_or(|next| next > now_text);
         if update_time != key.update_time || !still_next {
             self.firings.insert(key.id.clone(), (update_time, firing));
             return None;
@@ -306,11 +396,15 @@ impl FireContext {
                 if std::fs::hard_link(first, staged).is_ok() {
                     return Ok(());
                 }
-                std::fs::copy(first, staged).map(drop).map_err(|e| e.to_string())
+                std::fs::copy(first, staged)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
             }
             Some(Err(message)) => Err(message.clone()),
             None => {
-                let result = std::fs::copy(input, staged).map(|_| staged.clone()).map_err(|e| e.to_string());
+                let result = std::fs::copy(input, staged)
+                    .map(|_| staged.clone())
+                    .map_err(|e| e.to_string());
                 self.snapshots.insert(input.clone(), result.clone());
                 result.map(drop)
             }

@@ -8,10 +8,21 @@ const KEEP: chrono::Duration = chrono::Duration::days(1);
 
 impl Store {
     /// In the deleting transaction: the tombstone, and old ones pruned.
-    pub(crate) async fn record_deletion(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, kind: &str, id: &str) -> Result<()> {
+    pub(crate) async fn record_deletion(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        kind: &str,
+        id: &str,
+    ) -> Result<()> {
         let now = now_text();
-        let horizon = (chrono::Utc::now() - KEEP).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
-        sqlx::query("DELETE FROM deletions WHERE delete_time < $1").bind(&horizon).execute(&mut **tx).await.map_err(|e| self.err(e))?;
+        let horizon = (chrono::Utc::now() - KEEP)
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        sqlx::query("DELETE FROM deletions WHERE delete_time < $1")
+            .bind(&horizon)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.err(e))?;
         sqlx::query("INSERT INTO deletions (kind, id, delete_time) VALUES ($1, $2, $3)")
             .bind(kind)
             .bind(id)
@@ -23,7 +34,11 @@ impl Store {
     }
 
     /// (kind, id, delete_time) of the deletions at or after `since`, oldest first.
-    pub async fn deletions_since(&self, since: &str, limit: i64) -> Result<Vec<(String, String, String)>> {
+    pub async fn deletions_since(
+        &self,
+        since: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String, String)>> {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT kind, id, delete_time FROM deletions WHERE delete_time >= $1 ORDER BY delete_time LIMIT {limit}"
         )))

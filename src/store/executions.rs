@@ -9,7 +9,8 @@ use sqlx::AssertSqlSafe;
 
 pub type ExecutionRow = Execution;
 
-const COLUMNS: &str = "seq, id, spec, state, state_message, create_time, start_time, end_time, update_time, \
+const COLUMNS: &str =
+    "seq, id, spec, state, state_message, create_time, start_time, end_time, update_time, \
      cells_total, cells_done, current_cell, output_notebook_uri, output_html_uri, backend_job_id";
 
 #[derive(Debug, Clone, Default)]
@@ -20,7 +21,10 @@ pub struct ListFilter {
 
 fn from_row(row: &AnyRow) -> Result<(i64, Execution)> {
     let spec: String = get(row, "spec");
-    let spec: ExecutionSpec = serde_json::from_str(&spec).map_err(|e| Error::Store { url: String::new(), message: format!("bad spec: {e}") })?;
+    let spec: ExecutionSpec = serde_json::from_str(&spec).map_err(|e| Error::Store {
+        url: String::new(),
+        message: format!("bad spec: {e}"),
+    })?;
     let state: String = get(row, "state");
     Ok((
         get(row, "seq"),
@@ -33,7 +37,11 @@ fn from_row(row: &AnyRow) -> Result<(i64, Execution)> {
             start_time: get(row, "start_time"),
             end_time: get(row, "end_time"),
             update_time: get(row, "update_time"),
-            progress: Progress { cells_total: get(row, "cells_total"), cells_done: get(row, "cells_done"), current_cell: get(row, "current_cell") },
+            progress: Progress {
+                cells_total: get(row, "cells_total"),
+                cells_done: get(row, "cells_done"),
+                current_cell: get(row, "current_cell"),
+            },
             output_notebook_uri: get(row, "output_notebook_uri"),
             output_html_uri: get(row, "output_html_uri"),
             backend_job_id: get(row, "backend_job_id"),
@@ -45,10 +53,15 @@ const INSERT_COLUMNS: usize = 15;
 
 /// The insert of new records (one statement for many: a firing creates hundreds at once);
 /// `suffix` adds e.g. an ON CONFLICT clause.
-pub(super) fn insert_query<'q>(rows: &'q [Execution], suffix: &str) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+pub(super) fn insert_query<'q>(
+    rows: &'q [Execution],
+    suffix: &str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     let values: Vec<String> = (0..rows.len())
         .map(|r| {
-            let params: Vec<String> = (1..=INSERT_COLUMNS).map(|c| format!("${}", r * INSERT_COLUMNS + c)).collect();
+            let params: Vec<String> = (1..=INSERT_COLUMNS)
+                .map(|c| format!("${}", r * INSERT_COLUMNS + c))
+                .collect();
             format!("({})", params.join(", "))
         })
         .collect();
@@ -82,38 +95,54 @@ pub(super) fn insert_query<'q>(rows: &'q [Execution], suffix: &str) -> sqlx::que
 
 impl Store {
     pub async fn insert_execution(&self, e: &Execution) -> Result<()> {
-        insert_query(std::slice::from_ref(e), "").execute(self.pool()).await.map_err(|err| match &err {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                Error::Conflict(format!("an execution with idempotency token {:?} exists", e.spec.idempotency_token.as_deref().unwrap_or("")))
-            }
-            _ => self.err(err),
-        })?;
+        insert_query(std::slice::from_ref(e), "")
+            .execute(self.pool())
+            .await
+            .map_err(|err| match &err {
+                sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(format!(
+                    "an execution with idempotency token {:?} exists",
+                    e.spec.idempotency_token.as_deref().unwrap_or("")
+                )),
+                _ => self.err(err),
+            })?;
         Ok(())
     }
 
     pub async fn get_execution(&self, id: &str) -> Result<Execution> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM executions WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| self.err(e))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM executions WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
         match row {
             Some(row) => Ok(from_row(&row)?.1),
-            None => Err(Error::NotFound { kind: "execution", id: id.to_owned() }),
+            None => Err(Error::NotFound {
+                kind: "execution",
+                id: id.to_owned(),
+            }),
         }
     }
 
     pub async fn execution_by_token(&self, token: &str) -> Result<Option<Execution>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM executions WHERE idempotency_token = $1")))
-            .bind(token)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| self.err(e))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM executions WHERE idempotency_token = $1"
+        )))
+        .bind(token)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
         row.map(|r| from_row(&r).map(|(_, e)| e)).transpose()
     }
 
     /// Newest first; `before_seq` continues a page (keyset pagination: fast at any depth).
-    pub async fn list_executions(&self, filter: &ListFilter, page_size: i64, before_seq: Option<i64>) -> Result<(Vec<Execution>, Option<i64>)> {
+    pub async fn list_executions(
+        &self,
+        filter: &ListFilter,
+        page_size: i64,
+        before_seq: Option<i64>,
+    ) -> Result<(Vec<Execution>, Option<i64>)> {
         let mut sql = format!("SELECT {COLUMNS} FROM executions WHERE seq < $1");
         let mut n = 1;
         if filter.state.is_some() {
@@ -133,7 +162,10 @@ impl Store {
         if let Some(schedule) = &filter.schedule_id {
             query = query.bind(schedule);
         }
-        let rows = query.fetch_all(self.pool()).await.map_err(|e| self.err(e))?;
+        let rows = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_seq = None;
         for row in rows.iter().take(page_size as usize) {
@@ -141,12 +173,20 @@ impl Store {
             last_seq = Some(seq);
             items.push(execution);
         }
-        let next = if rows.len() as i64 > page_size { last_seq } else { None };
+        let next = if rows.len() as i64 > page_size {
+            last_seq
+        } else {
+            None
+        };
         Ok((items, next))
     }
 
     /// Takes the oldest queued execution of `backend` for `runner_id` (FIFO), or None.
-    pub async fn claim_execution(&self, backend: &str, runner_id: &str) -> Result<Option<Execution>> {
+    pub async fn claim_execution(
+        &self,
+        backend: &str,
+        runner_id: &str,
+    ) -> Result<Option<Execution>> {
         let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
         self.lock_in(&mut tx).await?;
         let id: Option<String> = sqlx::query_scalar("SELECT id FROM executions WHERE backend = $1 AND state = 'QUEUED' ORDER BY seq LIMIT 1")
@@ -174,7 +214,13 @@ impl Store {
     }
 
     /// Moves an execution from one of `from` to `to`; false when it was in none of them.
-    pub async fn transition(&self, id: &str, from: &[State], to: State, message: Option<&str>) -> Result<bool> {
+    pub async fn transition(
+        &self,
+        id: &str,
+        from: &[State],
+        to: State,
+        message: Option<&str>,
+    ) -> Result<bool> {
         let now = now_text();
         let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 5)).collect();
         let sql = format!(
@@ -183,7 +229,11 @@ impl Store {
              WHERE id = $4 AND state IN ({})",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(to.as_str()).bind(message).bind(&now).bind(id);
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(to.as_str())
+            .bind(message)
+            .bind(&now)
+            .bind(id);
         for state in from {
             query = query.bind(state.as_str());
         }
@@ -205,11 +255,12 @@ impl Store {
     }
 
     pub async fn state_of(&self, id: &str) -> Result<Option<State>> {
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM executions WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| self.err(e))?;
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM executions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| self.err(e))?;
         Ok(state.and_then(|s| State::parse(&s)))
     }
 
@@ -217,8 +268,16 @@ impl Store {
     /// leaves a tombstone for the change feed.
     pub async fn delete_execution(&self, id: &str) -> Result<bool> {
         let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
-        let done = sqlx::query("DELETE FROM executions WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(|e| self.err(e))?;
-        sqlx::query("DELETE FROM shares WHERE execution_id = $1").bind(id).execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        let done = sqlx::query("DELETE FROM executions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
+        sqlx::query("DELETE FROM shares WHERE execution_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
         let deleted = done.rows_affected() == 1;
         if deleted {
             self.record_deletion(&mut tx, "execution", id).await?;
@@ -229,7 +288,11 @@ impl Store {
 
     /// Executions written at or after `since` (update_time), oldest change first: the
     /// change feed of the server's live updates, whichever process wrote them.
-    pub async fn executions_changed_since(&self, since: &str, limit: i64) -> Result<Vec<Execution>> {
+    pub async fn executions_changed_since(
+        &self,
+        since: &str,
+        limit: i64,
+    ) -> Result<Vec<Execution>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM executions WHERE update_time >= $1 ORDER BY update_time LIMIT {limit}"
         )))
@@ -246,7 +309,11 @@ impl Store {
         let now = now_text();
         let message = "the runner process ended without recording a result (killed, crashed, or the machine restarted)";
         let mut total = 0;
-        for (from, to) in [("CANCELLING", "CANCELLED"), ("PREPARING", "FAILED"), ("RUNNING", "FAILED")] {
+        for (from, to) in [
+            ("CANCELLING", "CANCELLED"),
+            ("PREPARING", "FAILED"),
+            ("RUNNING", "FAILED"),
+        ] {
             let done = sqlx::query(
                 "UPDATE executions SET state = $1, state_message = $2, update_time = $3, end_time = $3 \
                  WHERE state = $4 AND (runner_id IS NULL OR runner_id NOT IN (SELECT id FROM runners))",
@@ -265,7 +332,11 @@ impl Store {
 
     /// Ids of finished executions that a retention rule lets go: ended before `ended_before`,
     /// or beyond the newest `keep_per_schedule` of their schedule.
-    pub async fn purgeable(&self, ended_before: Option<&str>, keep_per_schedule: Option<i64>) -> Result<Vec<String>> {
+    pub async fn purgeable(
+        &self,
+        ended_before: Option<&str>,
+        keep_per_schedule: Option<i64>,
+    ) -> Result<Vec<String>> {
         let mut ids: Vec<String> = Vec::new();
         if let Some(cutoff) = ended_before {
             ids.extend(
@@ -298,10 +369,12 @@ impl Store {
 
     /// Queued executions waiting for `backend`.
     pub async fn count_queued(&self, backend: &str) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM executions WHERE backend = $1 AND state = 'QUEUED'")
-            .bind(backend)
-            .fetch_one(self.pool())
-            .await
-            .map_err(|e| self.err(e))
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM executions WHERE backend = $1 AND state = 'QUEUED'",
+        )
+        .bind(backend)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| self.err(e))
     }
 }

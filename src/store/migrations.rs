@@ -101,7 +101,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 fn for_postgres(ddl: &str) -> String {
-    ddl.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace("INTEGER", "BIGINT")
+    ddl.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+        .replace("INTEGER", "BIGINT")
 }
 
 pub async fn apply(store: &Store) -> Result<()> {
@@ -109,24 +110,34 @@ pub async fn apply(store: &Store) -> Result<()> {
     // SQLite's version table exists already (see `Store::open`): its lock writes to it.
     store.lock_in(&mut tx).await?;
     if store.dialect == Dialect::Postgres {
-        sqlx::query("CREATE TABLE IF NOT EXISTS notebook_executor_schema (version BIGINT NOT NULL)")
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| store.err(e))?;
-    }
-    let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM notebook_executor_schema")
-        .fetch_one(&mut *tx)
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS notebook_executor_schema (version BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
         .await
         .map_err(|e| store.err(e))?;
+    }
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM notebook_executor_schema")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| store.err(e))?;
     let current = current.unwrap_or(0);
     for (version, ddl) in MIGRATIONS {
         if *version <= current {
             continue;
         }
-        let ddl = if store.dialect == Dialect::Sqlite { ddl.to_string() } else { for_postgres(ddl) };
+        let ddl = if store.dialect == Dialect::Sqlite {
+            ddl.to_string()
+        } else {
+            for_postgres(ddl)
+        };
         for statement in ddl.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             // Our own DDL constants, not user input.
-            sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut *tx).await.map_err(|e| store.err(e))?;
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| store.err(e))?;
         }
         sqlx::query("INSERT INTO notebook_executor_schema (version) VALUES ($1)")
             .bind(version)

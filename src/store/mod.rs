@@ -41,11 +41,16 @@ pub fn jupyter_data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("JUPYTER_DATA_DIR") {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     if cfg!(target_os = "macos") {
         return home.join("Library").join("Jupyter");
     }
-    std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".local").join("share")).join("jupyter")
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".local").join("share"))
+        .join("jupyter")
 }
 
 /// `{jupyter_data_dir}/notebook_executor`: the default home of the store and outputs.
@@ -68,18 +73,38 @@ pub fn resolve_url(explicit: Option<&str>) -> String {
 impl Store {
     pub async fn open(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let store_error = |message: String| Error::Store { url: url.to_owned(), message };
-        let (dialect, connect_url, staging_dir) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Dialect::Postgres, url.to_owned(), default_home().join("staging"))
-        } else {
-            let path = PathBuf::from(url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url));
-            if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") {
-                return Err(store_error("give a file path (an in-memory database is not shared between processes)".into()));
-            }
-            let folder = parent_dir(&path);
-            std::fs::create_dir_all(&folder).map_err(|e| store_error(format!("cannot create {}: {e}", folder.display())))?;
-            (Dialect::Sqlite, format!("sqlite://{}?mode=rwc", path.display()), folder.join("staging"))
+        let store_error = |message: String| Error::Store {
+            url: url.to_owned(),
+            message,
         };
+        let (dialect, connect_url, staging_dir) =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                (
+                    Dialect::Postgres,
+                    url.to_owned(),
+                    default_home().join("staging"),
+                )
+            } else {
+                let path = PathBuf::from(
+                    url.strip_prefix("sqlite://")
+                        .or_else(|| url.strip_prefix("sqlite:"))
+                        .unwrap_or(url),
+                );
+                if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") {
+                    return Err(store_error(
+                        "give a file path (an in-memory database is not shared between processes)"
+                            .into(),
+                    ));
+                }
+                let folder = parent_dir(&path);
+                std::fs::create_dir_all(&folder)
+                    .map_err(|e| store_error(format!("cannot create {}: {e}", folder.display())))?;
+                (
+                    Dialect::Sqlite,
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    folder.join("staging"),
+                )
+            };
         let pool = AnyPoolOptions::new()
             .max_connections(if dialect == Dialect::Sqlite { 4 } else { 8 })
             .acquire_timeout(Duration::from_secs(30))
@@ -97,16 +122,24 @@ impl Store {
             .connect(&connect_url)
             .await
             .map_err(|e| store_error(e.to_string()))?;
-        let store = Store { pool, dialect, url: url.to_owned(), staging_dir };
+        let store = Store {
+            pool,
+            dialect,
+            url: url.to_owned(),
+            staging_dir,
+        };
         if dialect == Dialect::Sqlite {
             // Created outside the migration transaction so that `lock_in` can write to it.
-            sqlx::query("CREATE TABLE IF NOT EXISTS notebook_executor_schema (version BIGINT NOT NULL)")
-                .execute(store.pool())
-                .await
-                .map_err(|e| store.err(e))?;
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS notebook_executor_schema (version BIGINT NOT NULL)",
+            )
+            .execute(store.pool())
+            .await
+            .map_err(|e| store.err(e))?;
         }
         migrations::apply(&store).await?;
-        std::fs::create_dir_all(&store.staging_dir).map_err(|e| Error::io(&store.staging_dir, e))?;
+        std::fs::create_dir_all(&store.staging_dir)
+            .map_err(|e| Error::io(&store.staging_dir, e))?;
         Ok(store)
     }
 
@@ -115,7 +148,10 @@ impl Store {
     }
 
     pub(crate) fn err(&self, e: sqlx::Error) -> Error {
-        Error::Store { url: self.url.clone(), message: e.to_string() }
+        Error::Store {
+            url: self.url.clone(),
+            message: e.to_string(),
+        }
     }
 
     /// Makes a transaction the only writer until it ends, taken before it reads: PostgreSQL
@@ -126,7 +162,10 @@ impl Store {
             Dialect::Postgres => "SELECT pg_advisory_xact_lock(727274)",
             Dialect::Sqlite => "UPDATE notebook_executor_schema SET version = version WHERE 1 = 0",
         };
-        sqlx::query(statement).execute(&mut **tx).await.map_err(|e| self.err(e))?;
+        sqlx::query(statement)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 }
@@ -140,10 +179,16 @@ fn parent_dir(path: &Path) -> PathBuf {
 
 /// RFC 3339 UTC with microseconds: sorts as text, parses back.
 pub fn now_text() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
 }
 
-pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(row: &'r AnyRow, column: &str) -> T {
+pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+    row: &'r AnyRow,
+    column: &str,
+) -> T {
     use sqlx::Row;
-    row.try_get(column).unwrap_or_else(|e| panic!("column {column}: {e}"))
+    row.try_get(column)
+        .unwrap_or_else(|e| panic!("column {column}: {e}"))
 }

@@ -13,12 +13,18 @@ pub fn hostname() -> String {
     // SAFETY: gethostname writes at most buf.len() bytes into buf.
     let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
     let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    if ok { String::from_utf8_lossy(&buf[..end]).into_owned() } else { "localhost".into() }
+    if ok {
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "localhost".into()
+    }
 }
 
 fn pid_alive(pid: i64) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
-    pid > 0 && (unsafe { libc::kill(pid as i32, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+    pid > 0
+        && (unsafe { libc::kill(pid as i32, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
 impl Store {
@@ -26,7 +32,10 @@ impl Store {
     pub async fn reserve_runner(&self, limit: i64) -> Result<Option<String>> {
         let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
         self.lock_in(&mut tx).await?;
-        let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runners").fetch_one(&mut *tx).await.map_err(|e| self.err(e))?;
+        let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runners")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
         if live >= limit {
             tx.commit().await.map_err(|e| self.err(e))?;
             return Ok(None);
@@ -57,19 +66,27 @@ impl Store {
     }
 
     pub async fn release_runner(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM runners WHERE id = $1").bind(id).execute(self.pool()).await.map_err(|e| self.err(e))?;
+        sqlx::query("DELETE FROM runners WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     /// Removes dead runners (process gone on this host, or heartbeat stale) and fails the
     /// executions they held.
     pub async fn recover(&self) -> Result<u64> {
-        let rows: Vec<(String, String, i64, String)> = sqlx::query_as("SELECT id, host, pid, heartbeat_time FROM runners")
-            .fetch_all(self.pool())
-            .await
-            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, String, i64, String)> =
+            sqlx::query_as("SELECT id, host, pid, heartbeat_time FROM runners")
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| self.err(e))?;
         let host = hostname();
-        let cutoff = (chrono::Utc::now() - chrono::Duration::from_std(RUNNER_STALE_AFTER).expect("small")).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let cutoff = (chrono::Utc::now()
+            - chrono::Duration::from_std(RUNNER_STALE_AFTER).expect("small"))
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
         for (id, runner_host, pid, heartbeat) in rows {
             let dead = heartbeat < cutoff || (runner_host == host && pid > 0 && !pid_alive(pid));
             if dead {

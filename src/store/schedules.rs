@@ -48,7 +48,10 @@ pub struct Firing {
 }
 
 fn from_row(row: &AnyRow) -> Result<(i64, Schedule)> {
-    let bad = |what: &str| Error::Store { url: String::new(), message: format!("bad schedule {what}") };
+    let bad = |what: &str| Error::Store {
+        url: String::new(),
+        message: format!("bad schedule {what}"),
+    };
     let template: String = get(row, "template");
     let last_id: Option<String> = get(row, "last_id");
     let last_state: Option<String> = get(row, "last_state");
@@ -59,13 +62,17 @@ fn from_row(row: &AnyRow) -> Result<(i64, Schedule)> {
             display_name: get(row, "display_name"),
             cron_schedule: get(row, "cron_schedule"),
             time_zone: get(row, "time_zone"),
-            state: ScheduleState::parse(&get::<String>(row, "state")).ok_or_else(|| bad("state"))?,
-            missed_runs: MissedRuns::parse(&get::<String>(row, "missed_runs")).ok_or_else(|| bad("missed_runs"))?,
+            state: ScheduleState::parse(&get::<String>(row, "state"))
+                .ok_or_else(|| bad("state"))?,
+            missed_runs: MissedRuns::parse(&get::<String>(row, "missed_runs"))
+                .ok_or_else(|| bad("missed_runs"))?,
             execution_template: serde_json::from_str(&template).map_err(|_| bad("template"))?,
             create_time: get(row, "create_time"),
             update_time: get(row, "update_time"),
             next_run_time: get(row, "next_run_time"),
-            last_execution: last_id.zip(last_state.and_then(|s| State::parse(&s))).map(|(id, state)| LastExecution { id, state }),
+            last_execution: last_id
+                .zip(last_state.and_then(|s| State::parse(&s)))
+                .map(|(id, state)| LastExecution { id, state }),
         },
     ))
 }
@@ -93,26 +100,43 @@ impl Store {
     }
 
     pub async fn get_schedule(&self, id: &str) -> Result<Schedule> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM schedules s WHERE s.id = $1")))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| self.err(e))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM schedules s WHERE s.id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
         match row {
             Some(row) => Ok(from_row(&row)?.1),
-            None => Err(Error::NotFound { kind: "schedule", id: id.to_owned() }),
+            None => Err(Error::NotFound {
+                kind: "schedule",
+                id: id.to_owned(),
+            }),
         }
     }
 
     /// Newest first, keyset pagination as for executions.
-    pub async fn list_schedules(&self, state: Option<ScheduleState>, page_size: i64, before_seq: Option<i64>) -> Result<(Vec<Schedule>, Option<i64>)> {
-        let filter = if state.is_some() { " AND s.state = $2" } else { "" };
+    pub async fn list_schedules(
+        &self,
+        state: Option<ScheduleState>,
+        page_size: i64,
+        before_seq: Option<i64>,
+    ) -> Result<(Vec<Schedule>, Option<i64>)> {
+        let filter = if state.is_some() {
+            " AND s.state = $2"
+        } else {
+            ""
+        };
         let sql = format!("SELECT {COLUMNS} FROM schedules s WHERE s.seq < $1{filter} ORDER BY s.seq DESC LIMIT {}", page_size + 1);
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(before_seq.unwrap_or(i64::MAX));
         if let Some(state) = state {
             query = query.bind(state.as_str());
         }
-        let rows = query.fetch_all(self.pool()).await.map_err(|e| self.err(e))?;
+        let rows = query
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
         let mut items = Vec::with_capacity(rows.len());
         let mut last_seq = None;
         for row in rows.iter().take(page_size as usize) {
@@ -120,7 +144,14 @@ impl Store {
             last_seq = Some(seq);
             items.push(schedule);
         }
-        Ok((items, if rows.len() as i64 > page_size { last_seq } else { None }))
+        Ok((
+            items,
+            if rows.len() as i64 > page_size {
+                last_seq
+            } else {
+                None
+            },
+        ))
     }
 
     /// Writes every user-changeable field and the next run time; false if it is gone.
@@ -159,7 +190,11 @@ impl Store {
     /// Removes the schedule; its executions stay (their `schedule_id` still names it).
     pub async fn delete_schedule(&self, id: &str) -> Result<bool> {
         let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
-        let done = sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(|e| self.err(e))?;
+        let done = sqlx::query("DELETE FROM schedules WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
         let deleted = done.rows_affected() == 1;
         if deleted {
             self.record_deletion(&mut tx, "schedule", id).await?;
@@ -184,14 +219,25 @@ impl Store {
             "SELECT {columns}, CAST(NULL AS TEXT) AS last_id, CAST(NULL AS TEXT) AS last_state FROM schedules s \
              WHERE s.state = 'ENABLED' AND s.next_run_time = $1"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql)).bind(slot).fetch_all(self.pool()).await.map_err(|e| self.err(e))?;
-        rows.iter().map(|row| from_row(row).map(|(_, s)| s)).collect()
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(slot)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|row| from_row(row).map(|(_, s)| s))
+            .collect()
     }
 
     /// Fires the schedules due at `now` (at most `limit`), in one locked transaction: for
     /// each, `fire` says which executions to create and the next slot. A slot already
     /// fired (by another process) is not fired again. Returns the executions created.
-    pub async fn fire_due(&self, now: &str, limit: i64, mut fire: impl FnMut(Due<'_>) -> Option<Firing>) -> Result<Vec<Execution>> {
+    pub async fn fire_due(
+        &self,
+        now: &str,
+        limit: i64,
+        mut fire: impl FnMut(Due<'_>) -> Option<Firing>,
+    ) -> Result<Vec<Execution>> {
         let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
         self.lock_in(&mut tx).await?;
         // Keys first: a firing prepared ahead needs no more (decoding whole rows is most of
@@ -200,16 +246,28 @@ impl Store {
             "SELECT s.id, s.update_time, s.next_run_time FROM schedules s \
              WHERE s.state = 'ENABLED' AND s.next_run_time <= $1 ORDER BY s.next_run_time LIMIT {limit}"
         );
-        let keys: Vec<(String, String, String)> = sqlx::query_as(AssertSqlSafe(sql)).bind(now).fetch_all(&mut *tx).await.map_err(|e| self.err(e))?;
+        let keys: Vec<(String, String, String)> = sqlx::query_as(AssertSqlSafe(sql))
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?;
         let mut proposed = Vec::new();
-        let mut next_times: std::collections::BTreeMap<Option<String>, Vec<String>> = Default::default();
+        let mut next_times: std::collections::BTreeMap<Option<String>, Vec<String>> =
+            Default::default();
         let mut unprepared = Vec::new();
         for (id, update_time, next_run_time) in keys {
-            let key = DueKey { id, update_time, next_run_time };
+            let key = DueKey {
+                id,
+                update_time,
+                next_run_time,
+            };
             match fire(Due::Key(&key)) {
                 Some(firing) => {
                     proposed.extend(firing.executions);
-                    next_times.entry(firing.next_run_time).or_default().push(key.id);
+                    next_times
+                        .entry(firing.next_run_time)
+                        .or_default()
+                        .push(key.id);
                 }
                 None => unprepared.push(key.id),
             }
@@ -231,7 +289,10 @@ impl Store {
                 let due = DueSchedule { schedule };
                 let firing = fire(Due::Full(&due)).expect("a due schedule is always planned");
                 proposed.extend(firing.executions);
-                next_times.entry(firing.next_run_time).or_default().push(due.schedule.id);
+                next_times
+                    .entry(firing.next_run_time)
+                    .or_default()
+                    .push(due.schedule.id);
             }
         }
         // A slot already fired (by another process) is skipped by the unique index; the
@@ -247,18 +308,25 @@ impl Store {
                 e.create_time = now.clone();
                 e.update_time = now.clone();
             }
-            let inserted = insert_query(chunk, "ON CONFLICT (schedule_id, scheduled_time) DO NOTHING")
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.err(e))?
-                .rows_affected();
+            let inserted = insert_query(
+                chunk,
+                "ON CONFLICT (schedule_id, scheduled_time) DO NOTHING",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(e))?
+            .rows_affected();
             // All new: the common case. Otherwise ask which ones went in (cheaper than
             // RETURNING rows for every insert).
             let ids: Vec<String> = if inserted as usize == chunk.len() {
                 chunk.iter().map(|e| e.id.clone()).collect()
             } else {
-                let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let sql = format!("SELECT id FROM executions WHERE id IN ({})", placeholders.join(", "));
+                let placeholders: Vec<String> =
+                    (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT id FROM executions WHERE id IN ({})",
+                    placeholders.join(", ")
+                );
                 let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
                 for e in chunk.iter() {
                     query = query.bind(&e.id);
@@ -270,8 +338,12 @@ impl Store {
         // Most schedules due together share their next slot: one statement per slot.
         for (next_run_time, ids) in &next_times {
             for chunk in ids.chunks(UPDATE_CHUNK) {
-                let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
-                let sql = format!("UPDATE schedules SET next_run_time = $1 WHERE id IN ({})", placeholders.join(", "));
+                let placeholders: Vec<String> =
+                    (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "UPDATE schedules SET next_run_time = $1 WHERE id IN ({})",
+                    placeholders.join(", ")
+                );
                 let mut query = sqlx::query(AssertSqlSafe(sql)).bind(next_run_time);
                 for id in chunk {
                     query = query.bind(id);
@@ -279,7 +351,10 @@ impl Store {
                 query.execute(&mut *tx).await.map_err(|e| self.err(e))?;
             }
         }
-        let created: Vec<Execution> = proposed.into_iter().filter(|e| created_ids.contains(&e.id)).collect();
+        let created: Vec<Execution> = proposed
+            .into_iter()
+            .filter(|e| created_ids.contains(&e.id))
+            .collect();
         tx.commit().await.map_err(|e| self.err(e))?;
         Ok(created)
     }

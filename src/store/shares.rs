@@ -15,7 +15,12 @@ pub struct Share {
 }
 
 fn from_row(row: &AnyRow) -> Share {
-    Share { id: get(row, "id"), execution_id: get(row, "execution_id"), create_time: get(row, "create_time"), expire_time: get(row, "expire_time") }
+    Share {
+        id: get(row, "id"),
+        execution_id: get(row, "execution_id"),
+        create_time: get(row, "create_time"),
+        expire_time: get(row, "expire_time"),
+    }
 }
 
 impl Store {
@@ -59,18 +64,24 @@ impl Store {
 
     /// The execution a live link (by its secret's hash) shows, if any.
     pub async fn shared_execution_id(&self, token_hash: &str, now: &str) -> Result<Option<String>> {
-        sqlx::query_scalar("SELECT execution_id FROM shares WHERE token_hash = $1 AND expire_time > $2")
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(|e| self.err(e))
+        sqlx::query_scalar(
+            "SELECT execution_id FROM shares WHERE token_hash = $1 AND expire_time > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.err(e))
     }
 
     /// Expired links are kept until here (so a listing never shows them): called when
     /// links are made.
     pub async fn delete_expired_shares(&self, now: &str) -> Result<()> {
-        sqlx::query("DELETE FROM shares WHERE expire_time <= $1").bind(now).execute(self.pool()).await.map_err(|e| self.err(e))?;
+        sqlx::query("DELETE FROM shares WHERE expire_time <= $1")
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 }

@@ -170,12 +170,18 @@ async def test_errors_name_the_field_they_are_about(api):
                         ({"input_notebook": "quick.ipynb", "backend": "mainframe"}, "backend"),
                         ({"input_notebook": "quick.ipynb", "kernel_name": "cobol"}, "kernel_name"),
                         ({"input_notebook": "params.ipynb", "parameters": "alpha=[1,"}, "parameters"),
-                        ({"input_notebook": "quick.ipynb", "output_location": "../out"}, "output_location")]:
+                        ({"input_notebook": "quick.ipynb", "output_location": "../out"}, "output_location"),
+                        ({"input_notebook": "quick.ipynb", "machine_type": 5}, "machine_type"),
+                        ({"input_notebook": "quick.ipynb", "timeout_seconds": "soon"}, "timeout_seconds")]:
         status, err = await api("POST", "executions", body=body)
         assert status == 400 and err["error"].get("field") == field, (body, err)
     status, err = await api("POST", "schedules", body={"cron_schedule": "0 9 * *",
                                                        "execution_template": {"input_notebook": "quick.ipynb"}})
     assert err["error"]["field"] == "cron_schedule"
+    status, err = await api("POST", "schedules", body={"cron_schedule": "0 9 * * *", "execution_template": {
+        "input_notebook": "quick.ipynb", "accelerator_count": "two"}})
+    assert status == 400 and err["error"]["field"] == "accelerator_count", err
+    assert "execution_template.accelerator_count" in err["error"]["message"]
     status, err = await api("GET", "schedules", "preview", params={"cron_schedule": "0 9 * * *", "time_zone": "Nowhere/X"})
     assert err["error"]["field"] == "time_zone"
 
