@@ -191,3 +191,18 @@ async def test_action_bodies_refuse_unknown_fields(api):
     for path, body in [(("import",), {"dest": "x"}), (("share",), {"lifetime": 5})]:
         status, err = await api("POST", "executions", e["id"], *path, body=body)
         assert status == 400 and "unknown fields" in err["error"]["message"], (path, err)
+
+
+async def test_record_bodies_refuse_unknown_fields(api):
+    template = {"input_notebook": "quick.ipynb"}
+    schedule = (await api.ok("POST", "schedules", body={"cron_schedule": "0 3 1 1 *", "execution_template": template},
+                             expect=201))
+    for method, path, body, name in [
+            ("POST", ("executions",), {**template, "colour": "red"}, "colour"),
+            ("POST", ("schedules",), {"cron_schedule": "0 3 1 1 *", "execution_template": template, "every": 1}, "every"),
+            ("POST", ("schedules",), {"cron_schedule": "0 3 1 1 *", "execution_template": {**template, "gpu": 1}}, "gpu"),
+            ("PATCH", ("schedules", schedule["id"]), {"paused": True}, "paused"),
+            ("PATCH", ("schedules", schedule["id"]), {"execution_template": {"lr": 1}}, "lr")]:
+        status, err = await api(method, *path, body=body)
+        assert status == 400 and "unknown fields" in err["error"]["message"] and name in err["error"]["message"], (body, err)
+    assert len((await api.ok("GET", "schedules"))["schedules"]) == 1

@@ -17,6 +17,9 @@ from .paths import RootDir
 
 # What a REST submission may set; the rest is the server's.
 SUBMISSION_FIELDS = frozenset(_SPEC_FIELDS) - {"schedule_id", "scheduled_time"}
+SCHEDULE_FIELDS = frozenset(_SCHEDULE_FIELDS) | {"execution_template"}
+# A change may also pause or resume.
+SCHEDULE_CHANGE_FIELDS = SCHEDULE_FIELDS | {"state"}
 MAX_PAGE_SIZE = 1000
 
 
@@ -81,11 +84,8 @@ class RestService:
         out["execution_template"] = template
         return out
 
-    def _execution_fields(self, body: dict, *, partial: bool) -> dict:
-        unknown = set(body) - SUBMISSION_FIELDS
-        if unknown:
-            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))} (known: {', '.join(sorted(SUBMISSION_FIELDS))})")
-        fields = dict(body)
+    def _execution_fields(self, body: Any, what: str, *, partial: bool) -> dict:
+        fields = dict(_object(body, what, SUBMISSION_FIELDS))
         if "input_notebook" in fields:
             fields["input_notebook"] = self.root.notebook(fields["input_notebook"])
         elif not partial:
@@ -105,7 +105,7 @@ class RestService:
     # Executions
 
     async def submit(self, body: Any) -> dict:
-        fields = self._execution_fields(_object(body, "submission"), partial=False)
+        fields = self._execution_fields(body, "submission", partial=False)
         input_path = fields.pop("input_notebook")
         return self.execution_view(await self.executor.submit(input_path, **fields))
 
@@ -175,13 +175,10 @@ class RestService:
     # Schedules
 
     async def create_schedule(self, body: Any) -> dict:
-        body = _object(body, "schedule")
-        unknown = set(body) - set(_SCHEDULE_FIELDS) - {"execution_template"}
-        if unknown:
-            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        body = _object(body, "schedule", SCHEDULE_FIELDS)
         if not isinstance(body.get("cron_schedule"), str):
             raise BadRequest("cron_schedule: required (5 fields, e.g. '0 9 * * 1-5')", field="cron_schedule")
-        template = self._execution_fields(_object(body.get("execution_template"), "execution_template"), partial=False)
+        template = self._execution_fields(body.get("execution_template"), "execution_template", partial=False)
         input_path = template.pop("input_notebook")
         # One name for the schedule and its runs: the schedule's, else the template's.
         display_name = body.get("display_name") or template.pop("display_name", None)
@@ -201,15 +198,12 @@ class RestService:
     async def update_schedule(self, id: str, body: Any) -> dict:
         """Schedule fields as given; ``execution_template`` fields merge into the template;
         ``state`` pauses or resumes."""
-        body = dict(_object(body, "schedule change"))
-        unknown = set(body) - set(_SCHEDULE_FIELDS) - {"execution_template", "state"}
-        if unknown:
-            raise BadRequest(f"unknown fields: {', '.join(sorted(unknown))}")
+        body = dict(_object(body, "schedule change", SCHEDULE_CHANGE_FIELDS))
         state = body.pop("state", None)
         if state not in (None, "ENABLED", "PAUSED"):
             raise BadRequest("state: ENABLED or PAUSED", field="state")
         changes = {k: v for k, v in body.items() if k != "execution_template"}
-        template = self._execution_fields(_object(body.get("execution_template"), "execution_template"), partial=True)
+        template = self._execution_fields(body.get("execution_template"), "execution_template", partial=True)
         # The runs are named after the schedule: a template name does not rename it.
         template.pop("display_name", None)
         changes.update(template)
