@@ -312,6 +312,7 @@ def test_retention_purges_old_and_surplus_scheduled_runs(executor, tmp_path):
     assert left == {plain.id, scheduled[-1].id}
     assert not Path(scheduled[0].output_notebook_uri).exists()
     assert executor.purge(older_than_days=1) == 0  # nothing that old
+    assert executor.purge(older_than_days=1e12) == 0  # older than the calendar: a cutoff, not a crash
     assert executor.purge(older_than_days=0) == 2
     assert executor.list().items == []
     with pytest.raises(nx.ValidationError):

@@ -114,7 +114,8 @@ impl ServerCore {
             ));
         }
         let service = self.service.clone();
-        let lifetime = Duration::from_secs_f64(lifetime_seconds);
+        // Beyond what a Duration holds is "forever" (the store caps it at a hundred years).
+        let lifetime = Duration::try_from_secs_f64(lifetime_seconds).unwrap_or(Duration::MAX);
         awaitable(py, async move {
             service
                 .create_share(&execution_id, &token_hash, lifetime)

@@ -319,11 +319,7 @@ impl Service {
         older_than: Option<Duration>,
         keep_per_schedule: Option<i64>,
     ) -> Result<usize> {
-        let cutoff = older_than.map(|age| {
-            (chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX))
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string()
-        });
+        let cutoff = older_than.map(crate::store::time_text_ago);
         let ids = self
             .store
             .purgeable(cutoff.as_deref(), keep_per_schedule)

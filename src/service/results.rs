@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::notebook::Notebook;
 use crate::render::render_html;
 use crate::schedule::model::Schedule;
-use crate::store::{now_text, Share};
+use crate::store::{now_text, time_text_in, Share};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,12 +24,6 @@ pub struct Deletion {
     pub kind: String,
     pub id: String,
     pub delete_time: String,
-}
-
-fn time_after(delay: Duration) -> String {
-    let at = chrono::Utc::now()
-        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(36500));
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// What the page says above the cells while a run is not finished (or has no page).
@@ -103,7 +97,7 @@ impl Service {
             id: uuid::Uuid::new_v4().simple().to_string(),
             execution_id: execution_id.to_owned(),
             create_time: now,
-            expire_time: time_after(lifetime),
+            expire_time: time_text_in(lifetime),
         };
         self.store.insert_share(&share, token_hash).await?;
         Ok(share)

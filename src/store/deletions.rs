@@ -1,10 +1,10 @@
 //! Tombstones of deleted executions and schedules, so that the change feed (the server's
 //! live updates) also tells of deletions made by other processes. Kept a day.
 
-use super::{now_text, Store};
+use super::{now_text, time_text_ago, Store};
 use crate::error::Result;
 
-const KEEP: chrono::Duration = chrono::Duration::days(1);
+const KEEP: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 impl Store {
     /// In the deleting transaction: the tombstone, and old ones pruned.
@@ -15,9 +15,7 @@ impl Store {
         id: &str,
     ) -> Result<()> {
         let now = now_text();
-        let horizon = (chrono::Utc::now() - KEEP)
-            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-            .to_string();
+        let horizon = time_text_ago(KEEP);
         sqlx::query("DELETE FROM deletions WHERE delete_time < $1")
             .bind(&horizon)
             .execute(&mut **tx)

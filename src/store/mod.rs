@@ -177,12 +177,34 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// RFC 3339 UTC with microseconds: sorts as text, parses back.
-pub fn now_text() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
+/// The store's times: RFC 3339 UTC with microseconds, which sorts as text and parses back.
+fn time_text(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
+
+pub fn now_text() -> String {
+    time_text(chrono::Utc::now())
+}
+
+/// `age` before now; any age reaching past 1970 gives 1970 (nothing in a store is older),
+/// so a caller's huge age is a cutoff, not an overflow.
+pub fn time_text_ago(age: std::time::Duration) -> String {
+    let at = chrono::Duration::from_std(age)
+        .ok()
+        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
+        .filter(|at| *at > chrono::DateTime::UNIX_EPOCH)
+        .unwrap_or(chrono::DateTime::UNIX_EPOCH);
+    time_text(at)
+}
+
+/// `delay` after now, at most a hundred years ahead (as good as never).
+pub fn time_text_in(delay: std::time::Duration) -> String {
+    let at = chrono::Utc::now()
+        + chrono::Duration::from_std(delay.min(HUNDRED_YEARS)).expect("a hundred years fits");
+    time_text(at)
+}
+
+const HUNDRED_YEARS: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
 
 pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
     row: &'r AnyRow,
@@ -191,4 +213,31 @@ pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
     use sqlx::Row;
     row.try_get(column)
         .unwrap_or_else(|e| panic!("column {column}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{now_text, time_text_ago, time_text_in};
+    use std::time::Duration;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    #[test]
+    fn times_sort_as_text_around_now() {
+        let (before, now, after) = (time_text_ago(DAY), now_text(), time_text_in(DAY));
+        assert!(before < now && now < after, "{before} {now} {after}");
+    }
+
+    #[test]
+    fn huge_ages_and_delays_saturate_instead_of_overflowing() {
+        assert_eq!(time_text_ago(Duration::MAX), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            time_text_ago(DAY * 365 * 100_000),
+            "1970-01-01T00:00:00.000000Z"
+        );
+        let year = |t: &str| t[..4].parse::<i32>().unwrap();
+        let now = now_text();
+        let ahead = year(&time_text_in(Duration::MAX)) - year(&now);
+        assert!((99..=100).contains(&ahead), "{ahead} years ahead");
+    }
 }

@@ -1,7 +1,7 @@
 //! Runner slots: one row per runner process, reserved atomically against the concurrency
 //! limit before the process is started, kept alive by its heartbeat.
 
-use super::{now_text, Store};
+use super::{now_text, time_text_ago, Store};
 use crate::error::Result;
 use std::time::Duration;
 
@@ -83,10 +83,7 @@ impl Store {
                 .await
                 .map_err(|e| self.err(e))?;
         let host = hostname();
-        let cutoff = (chrono::Utc::now()
-            - chrono::Duration::from_std(RUNNER_STALE_AFTER).expect("small"))
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string();
+        let cutoff = time_text_ago(RUNNER_STALE_AFTER);
         for (id, runner_host, pid, heartbeat) in rows {
             let dead = heartbeat < cutoff || (runner_host == host && pid > 0 && !pid_alive(pid));
             if dead {

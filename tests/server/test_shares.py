@@ -76,6 +76,14 @@ async def test_links_expire(api, http_server_client):
     assert (await api.ok("GET", "executions", e["id"], "shares"))["shares"] == []
 
 
+@pytest.mark.parametrize("extension_config", [{"share_lifetime_seconds": 1e300}])
+async def test_a_server_that_allows_links_forever_caps_them_at_a_hundred_years(api, http_server_client):
+    e = await _finished(api, 5)
+    link = await api.ok("POST", "executions", e["id"], "share", body={"lifetime_seconds": 1e300}, expect=201)
+    assert int(link["expire_time"][:4]) - int(link["create_time"][:4]) in (99, 100)
+    assert (await _open(http_server_client, link["url"])).code == 200
+
+
 async def test_deleting_the_execution_ends_its_links(api, http_server_client):
     e = await _finished(api, 4)
     link = await api.ok("POST", "executions", e["id"], "share", expect=201)
