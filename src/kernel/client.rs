@@ -114,7 +114,13 @@ async fn recv_from<S: SocketRecv>(connection: &mut Connection<S>) -> Result<Mess
         .recv()
         .await
         .map_err(|e| Error::Protocol(e.to_string()))?;
-    parse(RawMessage::from_multipart(parts, &connection.mac).map_err(protocol)?)
+    let raw = RawMessage::from_multipart(parts, &connection.mac).map_err(|e| match e {
+        jupyter_zmq_client::RuntimeError::VerifyError(_) => Error::Protocol(
+            "a message failed its signature check: it was not sent by this kernel".into(),
+        ),
+        e => protocol(e),
+    })?;
+    parse(raw)
 }
 
 fn parse(raw: RawMessage) -> Result<Message> {

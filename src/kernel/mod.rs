@@ -4,6 +4,8 @@
 mod client;
 mod process;
 mod spec;
+#[cfg(test)]
+mod tests;
 
 use client::Channel;
 pub use client::Message;
@@ -48,7 +50,14 @@ impl Kernel {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Kernel::start_once(spec, cwd).await {
+            let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().expect("loopback"), 5)
+                .await
+                .map_err(|e| Error::KernelDied {
+                    cell_index: None,
+                    message: format!("cannot reserve ports for the kernel: {e}"),
+                })?;
+            let ports = [ports[0], ports[1], ports[2], ports[3], ports[4]];
+            match Kernel::start_once(spec, cwd, ports).await {
                 Err(StartFailure::PortTaken(_)) if attempt < START_ATTEMPTS => continue,
                 Err(StartFailure::PortTaken(e) | StartFailure::Other(e)) => return Err(e),
                 Ok(kernel) => return Ok(kernel),
@@ -56,18 +65,12 @@ impl Kernel {
         }
     }
 
+    /// One start on the given ports: shell, iopub, stdin, control, heartbeat.
     async fn start_once(
         spec: &KernelSpec,
         cwd: &Path,
+        ports: [u16; 5],
     ) -> std::result::Result<Kernel, StartFailure> {
-        let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().expect("loopback"), 5)
-            .await
-            .map_err(|e| {
-                StartFailure::Other(Error::KernelDied {
-                    cell_index: None,
-                    message: format!("cannot reserve ports for the kernel: {e}"),
-                })
-            })?;
         let info = ConnectionInfo {
             ip: "127.0.0.1".into(),
             transport: Transport::TCP,
@@ -148,6 +151,7 @@ impl Kernel {
             spec: spec.clone(),
             language_info: serde_json::Value::Null,
         };
+        // On failure the kernel is killed on drop.
         kernel
             .handshake(deadline)
             .await
@@ -255,6 +259,9 @@ impl StartFailure {
             Error::KernelDied { message, .. } if message.contains(PORT_TAKEN) => {
                 StartFailure::PortTaken(error)
             }
+            // During the start, a message that fails its signature comes from another
+            // kernel holding one of our ports (ours then failed to bind it).
+            Error::Protocol(_) => StartFailure::PortTaken(error),
             _ => StartFailure::Other(error),
         }
     }
