@@ -50,14 +50,7 @@ impl Kernel {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().expect("loopback"), 5)
-                .await
-                .map_err(|e| Error::KernelDied {
-                    cell_index: None,
-                    message: format!("cannot reserve ports for the kernel: {e}"),
-                })?;
-            let ports = [ports[0], ports[1], ports[2], ports[3], ports[4]];
-            match Kernel::start_once(spec, cwd, ports).await {
+            match Kernel::start_once(spec, cwd, free_ports().await?).await {
                 Err(StartFailure::PortTaken(_)) if attempt < START_ATTEMPTS => continue,
                 Err(StartFailure::PortTaken(e) | StartFailure::Other(e)) => return Err(e),
                 Ok(kernel) => return Ok(kernel),
@@ -244,6 +237,18 @@ impl Kernel {
 }
 
 const START_ATTEMPTS: u32 = 5;
+
+/// Five loopback ports free right now (shell, iopub, stdin, control, heartbeat); free
+/// only until someone binds them, hence the retries of `Kernel::start`.
+async fn free_ports() -> Result<[u16; 5]> {
+    let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().expect("loopback"), 5)
+        .await
+        .map_err(|e| Error::KernelDied {
+            cell_index: None,
+            message: format!("cannot reserve ports for the kernel: {e}"),
+        })?;
+    Ok(ports.try_into().expect("five ports were asked for"))
+}
 /// What zeromq (and so every kernel built on it) says when a port is taken.
 const PORT_TAKEN: &str = "Address already in use";
 

@@ -11,13 +11,6 @@ fn python3() -> KernelSpec {
         })
 }
 
-async fn free_ports() -> [u16; 5] {
-    let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().unwrap(), 5)
-        .await
-        .unwrap();
-    [ports[0], ports[1], ports[2], ports[3], ports[4]]
-}
-
 /// Several kernels starting at once can be handed the same free port; the one that loses
 /// it must be started again on other ports, not fail the execution. The case here: our
 /// iopub port is held by a busy kernel, so its signed-with-another-key messages reach us.
@@ -26,7 +19,7 @@ fn a_start_that_meets_another_kernels_socket_is_retried() {
     crate::runtime::runtime().block_on(async {
         let spec = python3();
         let cwd = std::env::temp_dir();
-        let busy_ports = free_ports().await;
+        let busy_ports = free_ports().await.unwrap();
         let Ok(mut busy) = Kernel::start_once(&spec, &cwd, busy_ports).await else {
             panic!("the first kernel did not start");
         };
@@ -41,7 +34,7 @@ fn a_start_that_meets_another_kernels_socket_is_retried() {
         // Whether the foreign messages or the kernel's own death show first is a race:
         // a few tries meet both.
         for _ in 0..3 {
-            let mut ports = free_ports().await;
+            let mut ports = free_ports().await.unwrap();
             ports[1] = busy_ports[1];
             match Kernel::start_once(&spec, &cwd, ports).await {
                 Err(StartFailure::PortTaken(_)) => {}
