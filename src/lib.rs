@@ -5,6 +5,7 @@ pub mod backend;
 pub mod engine;
 pub mod error;
 pub mod kernel;
+pub mod model;
 pub mod notebook;
 pub mod params;
 mod py;

@@ -4,7 +4,7 @@
 
 use super::{check_offered, Backend, BoxFuture, Capabilities};
 use crate::error::{Error, Result};
-use crate::service::model::{Execution, ExecutionSpec};
+use crate::model::{Execution, ExecutionSpec};
 use crate::store::Store;
 use std::path::PathBuf;
 

@@ -12,7 +12,7 @@ pub mod local;
 pub use local::LocalBackend;
 
 use crate::error::{Error, Result};
-use crate::service::model::{Execution, ExecutionSpec};
+use crate::model::{Execution, ExecutionSpec};
 use crate::store::Store;
 use std::future::Future;
 use std::pin::Pin;

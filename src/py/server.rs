@@ -8,7 +8,7 @@ use super::errors::to_pyerr;
 use super::executor::{awaitable, json, ExecutorCore};
 use crate::error::Error;
 use crate::runtime::runtime;
-use crate::schedule::run_scheduler;
+use crate::service::run_scheduler;
 use crate::service::Service;
 use pyo3::prelude::*;
 use std::sync::Mutex;

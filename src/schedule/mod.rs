@@ -1,13 +1,10 @@
-//! Schedules: cron slots in a time zone, fired exactly once each into executions, by any
-//! number of scheduler processes sharing a store.
+//! Schedule timing: cron slots in a time zone (DST rule) and the plan for missed slots.
+//! Firing them (exactly once, by any number of processes) is the service's scheduler.
 
 pub mod cron;
-pub mod model;
 pub mod plan;
-mod scheduler;
 
 pub use cron::CronSchedule;
-pub use scheduler::run_scheduler;
 
 /// Store text for an instant (the store's one timestamp format, as `store::now_text`).
 pub fn instant_text(t: jiff::Timestamp) -> String {

@@ -2,7 +2,7 @@
 //! rule is tested over any clock.
 
 use super::cron::CronSchedule;
-use super::model::MissedRuns;
+use crate::model::MissedRuns;
 use jiff::{SignedDuration, Timestamp};
 
 /// A slot is on time, not missed, when it is fired at most this long after its instant

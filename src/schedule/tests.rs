@@ -1,7 +1,7 @@
 use super::cron::CronSchedule;
-use super::model::MissedRuns;
 use super::plan::{plan, RUN_ALL_CAP};
 use crate::error::Error;
+use crate::model::MissedRuns;
 use jiff::Timestamp;
 
 fn ts(text: &str) -> Timestamp {

@@ -3,23 +3,24 @@
 //! daemon: a submission asks its backend to start work (locally: reserve a runner slot
 //! and start a runner process, which takes queued executions until none is left).
 
-pub mod model;
 mod results;
 mod runner;
+mod scheduler;
 mod schedules;
 
 pub use schedules::{PreparedFiring, SchedulePage};
 
 pub use results::Changes;
 pub use runner::run_runner;
+pub use scheduler::run_scheduler;
 
 use crate::backend::Backends;
 use crate::engine::{self, RunOptions};
 use crate::error::{Error, Result};
 use crate::kernel::KernelSearch;
+use crate::model::{Execution, ExecutionSpec, Progress, State, DEFAULT_BACKEND};
 use crate::params::{ParamValue, Parameters};
 use crate::store::{now_text, ListFilter, Store};
-use model::{Execution, ExecutionSpec, Progress, State};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +68,7 @@ impl Service {
     /// folder. Writes nothing but the output folder.
     pub fn validate_spec(&self, spec: &mut ExecutionSpec) -> Result<PathBuf> {
         if spec.backend.is_empty() {
-            spec.backend = "local".into();
+            spec.backend = DEFAULT_BACKEND.into();
         }
         let backend = self.backends.get(&spec.backend)?;
         backend.validate(spec)?;

@@ -1,12 +1,12 @@
 //! What the server shows of executions: result pages (the page a run wrote, or the
 //! notebook as far as it got), share links, and the change feed behind live updates.
 
-use super::model::{Execution, State};
 use super::Service;
 use crate::error::{Error, Result};
+use crate::model::Schedule;
+use crate::model::{Execution, State};
 use crate::notebook::Notebook;
 use crate::render::render_html;
-use crate::schedule::model::Schedule;
 use crate::store::{now_text, time_text_in, Share};
 use std::path::PathBuf;
 use std::time::Duration;

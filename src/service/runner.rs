@@ -2,11 +2,11 @@
 //! engine, reporting state and per-cell progress to the store, watching for cancel, and
 //! keeping its slot alive with a heartbeat. It exits when no work is left.
 
-use super::model::{Execution, Progress, State};
 use super::{parameters_of, Service};
 use crate::backend::local::NAME as LOCAL;
 use crate::engine::{self, RunObserver, RunOptions};
 use crate::error::{Error, Result};
+use crate::model::{Execution, Progress, State};
 use crate::notebook::Notebook;
 use crate::render::render_html;
 use std::path::PathBuf;

@@ -1,11 +1,11 @@
 //! Schedules in the service: create (validated like a submission), read, edit, pause,
 //! resume, run now, delete, and the firing step the scheduler calls.
 
-use super::model::{Execution, ExecutionSpec, State};
 use super::Service;
 use crate::error::{Error, Result};
-use crate::schedule::model::MissedRuns;
-use crate::schedule::model::{Schedule, ScheduleFields, ScheduleState};
+use crate::model::MissedRuns;
+use crate::model::{Execution, ExecutionSpec, State};
+use crate::model::{Schedule, ScheduleFields, ScheduleState};
 use crate::schedule::plan::{plan, Fire, ON_TIME_WITHIN};
 use crate::schedule::{instant_text, parse_instant, CronSchedule};
 use crate::store::{now_text, Due, DueKey, DueSchedule, Firing};

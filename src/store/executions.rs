@@ -3,7 +3,7 @@
 
 use super::{get, now_text, Store};
 use crate::error::{Error, Result};
-use crate::service::model::{Execution, ExecutionSpec, Progress, State};
+use crate::model::{Execution, ExecutionSpec, Progress, State};
 use sqlx::any::AnyRow;
 use sqlx::AssertSqlSafe;
 

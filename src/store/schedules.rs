@@ -5,8 +5,8 @@
 use super::executions::insert_query;
 use super::{get, Store};
 use crate::error::{Error, Result};
-use crate::schedule::model::{LastExecution, MissedRuns, Schedule, ScheduleState};
-use crate::service::model::{Execution, State};
+use crate::model::{Execution, State};
+use crate::model::{LastExecution, MissedRuns, Schedule, ScheduleState};
 use sqlx::any::AnyRow;
 use sqlx::AssertSqlSafe;
 

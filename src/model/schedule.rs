@@ -1,6 +1,6 @@
 //! Schedules as users see them (SPEC's fields).
 
-use crate::service::model::{ExecutionSpec, State};
+use super::execution::{ExecutionSpec, State};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -4,8 +4,8 @@
 //! Any number of processes may run it against one store: firing is exactly-once by the
 //! store (see `Store::fire_due`).
 
+use super::Service;
 use crate::error::Result;
-use crate::service::Service;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -23,7 +23,7 @@ pub async fn run_scheduler(
     log: bool,
 ) -> Result<()> {
     let mut last_dispatch = tokio::time::Instant::now();
-    let mut prepared: Option<crate::service::PreparedFiring> = None;
+    let mut prepared: Option<super::PreparedFiring> = None;
     loop {
         if *stop.borrow() {
             if let Some(unused) = prepared.take() {

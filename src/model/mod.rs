@@ -1,0 +1,11 @@
+//! The records users see (SPEC's fields and states): executions, their submission fields,
+//! schedules. Everything else of the core stands on these; they import nothing of the crate.
+
+mod execution;
+mod schedule;
+
+pub use execution::{Execution, ExecutionSpec, Progress, State};
+pub use schedule::{LastExecution, MissedRuns, Schedule, ScheduleFields, ScheduleState};
+
+/// The backend of a submission that names none.
+pub const DEFAULT_BACKEND: &str = "local";
