@@ -82,3 +82,14 @@ def write_old_store(url: str, sql_path, postgres: PostgresServer | None = None):
         # The migrations' own dialect rule (src/store/migrations.rs, `for_postgres`).
         sql = sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace("INTEGER", "BIGINT")
         postgres.execute_sql(url, sql)
+
+
+def execute_sql(url: str, sql: str, postgres: PostgresServer | None = None):
+    """Runs SQL text against a store, behind the core's back (to set up a state no API makes)."""
+    if url.startswith("sqlite://"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite://")) as db:
+            db.executescript(sql)
+    else:
+        postgres.execute_sql(url, sql)

@@ -16,7 +16,7 @@ import pytest
 
 import notebook_executor as nx
 from helpers import notebook, stdout_of
-from stores import write_old_store
+from stores import execute_sql, write_old_store
 
 
 @pytest.fixture
@@ -197,6 +197,20 @@ def test_runner_killed_mid_run_ends_failed(executor, store_url, tmp_path):
     done = executor.wait(e.id, timeout=30)
     assert done.state == "FAILED"
     assert "runner process ended without recording a result" in done.state_message
+
+
+def test_recovery_of_dead_runners_leaves_other_backends_alone(executor, store_url, request, tmp_path):
+    """A remote backend's running executions hold no local runner: the local backend's
+    recovery must not fail them."""
+    remote = executor.submit(notebook(tmp_path / "r.ipynb", "1"))
+    executor.wait(remote.id, timeout=60)
+    psutil.wait_procs(runner_processes(store_url), timeout=30)  # its runner is done with it
+    postgres = request.getfixturevalue("postgres") if store_url.startswith("postgresql") else None
+    execute_sql(store_url, f"UPDATE executions SET state = 'RUNNING', backend = 'remote', runner_id = NULL, "
+                           f"end_time = NULL WHERE id = '{remote.id}';", postgres)
+    local = executor.submit(notebook(tmp_path / "l.ipynb", "1"))  # dispatch: the local recovery runs
+    assert executor.wait(local.id, timeout=60).state == "SUCCEEDED"
+    assert executor.get(remote.id).state == "RUNNING"
 
 
 def test_execution_outlives_the_submitting_process(store_url, tmp_path):

@@ -53,7 +53,7 @@ impl Backend for LocalBackend {
 
     fn dispatch<'a>(&'a self, store: &'a Store) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            store.recover().await?;
+            store.recover_runners(NAME).await?;
             if store.count_queued(NAME).await? == 0 {
                 return Ok(());
             }

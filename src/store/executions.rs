@@ -305,7 +305,7 @@ impl Store {
 
     /// Executions owned by runners that no longer exist end FAILED (or CANCELLED when a
     /// cancel was asked); returns how many.
-    pub async fn fail_orphans(&self) -> Result<u64> {
+    pub async fn fail_orphans(&self, backend: &str) -> Result<u64> {
         let now = now_text();
         let message = "the runner process ended without recording a result (killed, crashed, or the machine restarted)";
         let mut total = 0;
@@ -316,12 +316,14 @@ impl Store {
         ] {
             let done = sqlx::query(
                 "UPDATE executions SET state = $1, state_message = $2, update_time = $3, end_time = $3 \
-                 WHERE state = $4 AND (runner_id IS NULL OR runner_id NOT IN (SELECT id FROM runners))",
+                 WHERE state = $4 AND backend = $5 \
+                 AND (runner_id IS NULL OR runner_id NOT IN (SELECT id FROM runners))",
             )
             .bind(to)
             .bind(message)
             .bind(&now)
             .bind(from)
+            .bind(backend)
             .execute(self.pool())
             .await
             .map_err(|e| self.err(e))?;

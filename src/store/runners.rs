@@ -75,8 +75,9 @@ impl Store {
     }
 
     /// Removes dead runners (process gone on this host, or heartbeat stale) and fails the
-    /// executions they held.
-    pub async fn recover(&self) -> Result<u64> {
+    /// executions of `backend` they held. Only a backend that runs its executions in runner
+    /// processes calls this: a remote backend's running executions hold no runner.
+    pub async fn recover_runners(&self, backend: &str) -> Result<u64> {
         let rows: Vec<(String, String, i64, String)> =
             sqlx::query_as("SELECT id, host, pid, heartbeat_time FROM runners")
                 .fetch_all(self.pool())
@@ -90,6 +91,6 @@ impl Store {
                 self.release_runner(&id).await?;
             }
         }
-        self.fail_orphans().await
+        self.fail_orphans(backend).await
     }
 }
