@@ -9,9 +9,6 @@ pub enum Error {
     #[error("{path}: {message}")]
     NotebookFormat { path: PathBuf, message: String },
 
-    #[error("{path}: no such file")]
-    InputNotFound { path: PathBuf },
-
     #[error("{message}")]
     Parameter {
         name: Option<String>,
@@ -78,6 +75,32 @@ pub enum Error {
 
     #[error("store {url}: {message}")]
     Store { url: String, message: String },
+
+    /// A file, object, bucket or cloud resource could not be read, written or reached.
+    /// `resource` names it (a path, a `gs://` URI, a job).
+    #[error("{resource}: {message}")]
+    Resource {
+        resource: String,
+        failure: Failure,
+        message: String,
+    },
+}
+
+/// Why an operation on a resource failed, as its callers need to tell (HTTP status, exit
+/// code, exception class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    NotFound,
+    AlreadyExists,
+    PermissionDenied,
+    /// No credentials, or credentials that were refused.
+    Unauthenticated,
+    /// The request itself is wrong (a bad bucket name, say).
+    Invalid,
+    /// The service could not be reached, or kept failing.
+    Unavailable,
+    /// Anything else (a full disk, an I/O error).
+    Other,
 }
 
 impl Error {
@@ -85,6 +108,18 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    pub fn resource(
+        resource: impl Into<String>,
+        failure: Failure,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Resource {
+            resource: resource.into(),
+            failure,
+            message: message.into(),
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod engine;
 pub mod error;
+pub mod google;
 pub mod kernel;
 pub mod model;
 pub mod notebook;
@@ -13,6 +14,7 @@ pub mod render;
 pub mod runtime;
 pub mod schedule;
 pub mod service;
+pub mod storage;
 pub mod store;
 
 use pyo3::prelude::*;

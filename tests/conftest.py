@@ -20,6 +20,7 @@ import nbformat
 import psutil
 import pytest
 
+from gcs import FakeGcs
 from stores import PostgresServer
 
 CORPUS = Path(__file__).resolve().parent / "notebooks"
@@ -222,6 +223,33 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite://{tmp_path / 'store' / 'store.sqlite'}"
     return request.getfixturevalue("postgres").new_database()
+
+
+# ------------------------------------------------------------------------------------------------
+# Cloud Storage: a real emulator on loopback, started once per session
+# ------------------------------------------------------------------------------------------------
+
+# No test may reach Google or a cloud metadata server: credentials and endpoints are always
+# set explicitly by the tests that need them.
+for _var in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST",
+             "NOTEBOOK_EXECUTOR_STORAGE_ENDPOINT", "CLOUDSDK_CONFIG"):
+    os.environ.pop(_var, None)
+os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"  # the discard port: nothing answers
+
+
+@pytest.fixture(scope="session")
+def fake_gcs():
+    server = FakeGcs()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(fake_gcs, monkeypatch):
+    """A new, empty bucket in the emulator, with `STORAGE_EMULATOR_HOST` set for this test
+    (and the processes it starts)."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.url)
+    return fake_gcs.new_bucket()
 
 
 @pytest.fixture(autouse=True)

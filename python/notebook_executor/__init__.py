@@ -45,9 +45,13 @@ def execute_notebook(
 ) -> dict:
     """Run a notebook in the foreground, papermill-style, and return the executed notebook.
 
+    ``input_path`` and ``output_path`` are local paths, ``file://`` or ``gs://`` URIs (Cloud
+    Storage: see the README for credentials and ``STORAGE_EMULATOR_HOST``).
+
     ``parameters`` are injected in a cell tagged ``injected-parameters`` after the cell
     tagged ``parameters``. The executed notebook is written to ``output_path`` after
-    every cell (atomically). ``cwd`` is the kernel's working directory (default: the
+    every cell (atomically; to Cloud Storage at most every
+    ``NOTEBOOK_EXECUTOR_UPLOAD_INTERVAL`` seconds, 5 by default, and at the end). ``cwd`` is the kernel's working directory (default: the
     notebook's folder). ``timeout`` bounds the whole run and ``cell_timeout`` each cell,
     in seconds. On a failing cell the partial notebook is written with papermill's error
     banner and :class:`CellExecutionError` is raised (unless ``allow_errors``).

@@ -4,7 +4,7 @@ Use the wrappers of :mod:`notebook_executor`; these functions take the raw argum
 wrappers prepare. Errors are raised as the classes of :mod:`notebook_executor.errors`.
 """
 
-from typing import Any, TypedDict
+from typing import Any, Awaitable, TypedDict
 
 __version__: str
 
@@ -78,68 +78,60 @@ def schedule_preview(cron_schedule: str, time_zone: str = "UTC", count: int = 3)
 
 class ExecutorCore:
     """The execution service over one store (see :class:`notebook_executor.Executor`).
-    Records cross as JSON text. Blocking methods release the GIL; ``*_async`` methods return
-    asyncio awaitables running on the module's tokio runtime."""
+    Records cross as JSON text. Each operation is one method: with ``blocking=True`` it
+    returns its result with the GIL released while it runs; with ``blocking=False`` an
+    asyncio awaitable of it, running on the module's tokio runtime (``AsyncExecutor``)."""
 
     def __init__(self, store: str | None, env: PythonEnv, concurrency: int | None = None,
                  output_dir: str | None = None) -> None:
         """Open (and migrate) the store: a ``sqlite://`` path or ``postgresql://`` URL; None:
-        ``NOTEBOOK_EXECUTOR_STORE`` or the default SQLite file."""
+        ``NOTEBOOK_EXECUTOR_STORE`` or the default SQLite file. ``output_dir``: the default
+        output location (a folder or ``gs://`` prefix)."""
     @property
     def store_url(self) -> str: ...
-    def submit(self, spec_json: str) -> str:
-        """Validate, snapshot, record QUEUED, start a runner if a slot is free."""
-    def get(self, id: str) -> str: ...
+    def submit(self, spec_json: str, blocking: bool = True) -> str | Awaitable[str]:
+        """Validate (a ``gs://`` output location: the bucket exists and takes writes),
+        snapshot, record QUEUED, start a runner if a slot is free."""
+    def get(self, id: str, blocking: bool = True) -> str | Awaitable[str]: ...
     def list(self, state: str | None = None, schedule_id: str | None = None, page_size: int = 50,
-             page_token: str | None = None) -> tuple[str, str | None]:
+             page_token: str | None = None, blocking: bool = True
+             ) -> tuple[str, str | None] | Awaitable[tuple[str, str | None]]:
         """(JSON list of executions, next page token), newest first."""
-    def cancel(self, id: str) -> str: ...
-    def delete(self, id: str, keep_outputs: bool = False) -> None: ...
-    def wait(self, id: str, timeout: float | None = None) -> str:
-        """Until terminal; Ctrl-C interrupts the wait (not the execution)."""
-    def import_result(self, id: str, dest_dir: str) -> str: ...
+    def cancel(self, id: str, blocking: bool = True) -> str | Awaitable[str]: ...
+    def delete(self, id: str, keep_outputs: bool = False, blocking: bool = True) -> None | Awaitable[None]:
+        """Removes the record, its snapshot, and its outputs (local or in Cloud Storage) unless ``keep_outputs``."""
+    def wait(self, id: str, timeout: float | None = None, blocking: bool = True) -> str | Awaitable[str]:
+        """Until terminal; blocking, Ctrl-C interrupts the wait (not the execution)."""
+    def import_result(self, id: str, dest_dir: str, blocking: bool = True) -> str | Awaitable[str]:
+        """Copies the executed notebook (wherever it is) into ``dest_dir`` (a folder or ``gs://``
+        prefix), never over a file; returns the new file's path or URI."""
     def purge(self, older_than_days: float | None = None, keep_per_schedule: int | None = None) -> int: ...
     def dispatch(self) -> None:
         """Fail dead runners' executions; start a runner if work waits and a slot is free."""
     def run_runner(self, runner_id: str) -> None:
         """A runner process's main loop."""
-    def submit_async(self, spec_json: str) -> Any: ...
-    def get_async(self, id: str) -> Any: ...
-    def list_async(self, state: str | None = None, schedule_id: str | None = None, page_size: int = 50,
-                   page_token: str | None = None) -> Any: ...
-    def wait_async(self, id: str, timeout: float | None = None) -> Any: ...
-    def cancel_async(self, id: str) -> Any: ...
-    def delete_async(self, id: str, keep_outputs: bool = False) -> Any: ...
-    def import_result_async(self, id: str, dest_dir: str) -> Any: ...
 
     # Schedules: fields as JSON (display_name, cron_schedule, time_zone, missed_runs,
     # execution_template); records come back as JSON text.
-    def create_schedule(self, fields_json: str) -> str:
+    def create_schedule(self, fields_json: str, blocking: bool = True) -> str | Awaitable[str]:
         """Validates the cron (5 fields), the IANA zone and the template; returns the schedule."""
-    def get_schedule(self, id: str) -> str: ...
-    def list_schedules(self, state: str | None = None, page_size: int = 50,
-                       page_token: str | None = None) -> tuple[str, str | None]: ...
-    def update_schedule(self, id: str, fields_json: str) -> str:
-        """Sets the given fields; a new cron or zone recomputes the next run."""
-    def pause_schedule(self, id: str) -> str: ...
-    def resume_schedule(self, id: str) -> str:
+    def get_schedule(self, id: str, blocking: bool = True) -> str | Awaitable[str]: ...
+    def list_schedules(self, state: str | None = None, page_size: int = 50, page_token: str | None = None,
+                       blocking: bool = True) -> tuple[str, str | None] | Awaitable[tuple[str, str | None]]: ...
+    def update_schedule(self, id: str, changes_json: str, blocking: bool = True) -> str | Awaitable[str]:
+        """Sets the given fields; ``execution_template`` fields are merged into the template
+        (then checked whole); a new cron or zone recomputes the next run."""
+    def pause_schedule(self, id: str, blocking: bool = True) -> str | Awaitable[str]: ...
+    def resume_schedule(self, id: str, blocking: bool = True) -> str | Awaitable[str]:
         """Enabled again from the next slot after now (no replay)."""
-    def run_schedule_now(self, id: str, parameters_json: str | None = None) -> str:
+    def run_schedule_now(self, id: str, parameters_json: str | None = None,
+                         blocking: bool = True) -> str | Awaitable[str]:
         """Submits the template now (parameters merged over the template's); returns the execution."""
-    def delete_schedule(self, id: str) -> None: ...
+    def delete_schedule(self, id: str, blocking: bool = True) -> None | Awaitable[None]: ...
     def fire_due(self, now: str | None = None) -> str:
         """Creates the executions of the slots due at ``now`` (RFC 3339; default: the clock); JSON list."""
     def serve(self, log: bool = True) -> None:
         """Scheduler and dispatcher until interrupted (a raising signal handler stops it cleanly)."""
-    def create_schedule_async(self, fields_json: str) -> Any: ...
-    def get_schedule_async(self, id: str) -> Any: ...
-    def list_schedules_async(self, state: str | None = None, page_size: int = 50,
-                             page_token: str | None = None) -> Any: ...
-    def update_schedule_async(self, id: str, fields_json: str) -> Any: ...
-    def pause_schedule_async(self, id: str) -> Any: ...
-    def resume_schedule_async(self, id: str) -> Any: ...
-    def run_schedule_now_async(self, id: str, parameters_json: str | None = None) -> Any: ...
-    def delete_schedule_async(self, id: str) -> Any: ...
 
 class SchedulerTask:
     """The scheduler and dispatcher running on the module's runtime (``ServerCore.start_scheduler``)."""
@@ -158,6 +150,13 @@ class ServerCore:
         """Fires schedules and dispatches queued work in the background until stopped."""
     def backends(self) -> str:
         """JSON list of each backend's capabilities (name, machine/accelerator types, regions, output schemes)."""
+    def output_notebook_async(self, id: str) -> Any:
+        """(the executed notebook's bytes, a file name), read where it is (local or Cloud
+        Storage); NotFoundError while nothing was written."""
+    def list_buckets_async(self) -> Any:
+        """JSON list of the project's Cloud Storage buckets ``[{name, location, create_time}]``."""
+    def create_bucket_async(self, name: str, location: str) -> Any:
+        """Creates a bucket in the project; JSON of it. A taken name raises ConflictError."""
     def result_html_async(self, id: str) -> Any:
         """The result page (HTML): the run's own once it ended, else the notebook as far as it got, with a notice."""
     def create_share_async(self, execution_id: str, token_hash: str, lifetime_seconds: float) -> Any:

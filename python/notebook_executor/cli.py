@@ -161,6 +161,10 @@ def collect_parameters(args: argparse.Namespace) -> dict:
 
 
 def _default_output(input_path: str) -> str:
+    """``in.out.ipynb`` next to ``in.ipynb`` (a local path or a URI)."""
+    if "://" in input_path:
+        stem = input_path[:-len(".ipynb")] if input_path.endswith(".ipynb") else input_path
+        return f"{stem}.out.ipynb"
     path = Path(input_path)
     return str(path.with_name(f"{path.stem}.out.ipynb"))
 

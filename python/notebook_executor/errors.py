@@ -95,6 +95,27 @@ class StoreError(NotebookExecutorError):
     url: str = ""
 
 
+class ResourceError(NotebookExecutorError):
+    """A file, Cloud Storage object or bucket, or cloud service could not be used.
+    ``resource`` names it (a path, a ``gs://`` URI...)."""
+
+    resource: str = ""
+
+
+class PermissionDeniedError(ResourceError, PermissionError):
+    """Not allowed: a read-only folder, or a bucket the credentials may not write to."""
+
+
+class CredentialsError(ResourceError):
+    """No Google credentials were found, or they were refused. The message says what to set
+    (``GOOGLE_APPLICATION_CREDENTIALS``, ``gcloud auth application-default login``)."""
+
+
+class UnavailableError(ResourceError):
+    """A service could not be reached, or kept failing after retries (Cloud Storage, a
+    backend's API)."""
+
+
 class InvalidScheduleError(NotebookExecutorError, ValueError):
     """A cron expression or time zone is invalid. ``field`` (``cron_schedule`` or
     ``time_zone``), ``position``: the 1-based column of the bad cron field, when known."""
@@ -116,4 +137,8 @@ __all__ = [
     "InvalidScheduleError",
     "ValidationError",
     "StoreError",
+    "ResourceError",
+    "PermissionDeniedError",
+    "CredentialsError",
+    "UnavailableError",
 ]

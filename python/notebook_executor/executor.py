@@ -143,12 +143,18 @@ def _template(input_path, parameters, display_name, fields_: Mapping[str, Any]) 
         raise TypeError(f"unknown execution fields: {', '.join(sorted(unknown))}")
     spec = {k: v for k, v in fields_.items() if v is not None}
     if input_path is not None:
-        spec["input_notebook"] = os.path.abspath(os.fspath(input_path))
+        spec["input_notebook"] = _location(input_path)
     if parameters is not None:
         spec["parameters"] = dict(parameters)
     if display_name is not None:
         spec["display_name"] = display_name
     return spec
+
+
+def _location(path) -> str:
+    """A local path made absolute (runs happen in other processes); URIs as they are."""
+    text = os.fspath(path)
+    return text if "://" in text else os.path.abspath(text)
 
 
 def _spec(input_path, parameters, display_name, fields_: Mapping[str, Any]) -> str:
@@ -163,29 +169,44 @@ def _schedule_fields(input_path, cron_schedule, time_zone, display_name, paramet
     return json.dumps({k: v for k, v in fields_.items() if v is not None}, allow_nan=True)
 
 
-def _schedule_update(current: Schedule, changes: Mapping[str, Any]) -> str:
-    """Schedule fields as given; any execution field changes the template (merged)."""
+def _schedule_changes(changes: Mapping[str, Any]) -> str:
+    """Schedule fields as given; execution fields go into ``execution_template`` (the core
+    merges them into the template)."""
     out = {k: changes[k] for k in _SCHEDULE_FIELDS if k in changes}
     template_changes = {k: v for k, v in changes.items() if k not in _SCHEDULE_FIELDS}
     if template_changes:
         input_path = template_changes.pop("input_notebook", None)
         parameters = template_changes.pop("parameters", None)
-        template = dict(current.execution_template)
-        template.update(_template(input_path, parameters, None, template_changes))
-        out["execution_template"] = template
+        out["execution_template"] = _template(input_path, parameters, None, template_changes)
     return json.dumps(out, allow_nan=True)
 
 
-class Executor:
-    """Submits and manages background executions.
+def _page(convert):
+    def to_page(result) -> Page:
+        items, token = result
+        return Page([convert(d) for d in json.loads(items)], token)
 
-    ``store`` is a ``sqlite://`` path or a ``postgresql://`` URL (default:
-    ``NOTEBOOK_EXECUTOR_STORE``, else ``{jupyter_data_dir}/notebook_executor/store.sqlite``).
-    ``concurrency`` limits runs at once (default: the number of cores).
-    """
+    return to_page
+
+
+class _Operations:
+    """The operations of :class:`Executor` and :class:`AsyncExecutor`, each written once:
+    ``_call`` runs the core's method blocking (GIL released) or as an awaitable."""
+
+    _blocking: bool
 
     def __init__(self, store: str | None = None, *, concurrency: int | None = None, output_dir: str | None = None):
         self._core = _core.ExecutorCore(store, python_env(), concurrency, output_dir)
+
+    def _call(self, convert, method, *args):
+        pending = method(*args, blocking=self._blocking)
+        if self._blocking:
+            return convert(pending)
+
+        async def finish():
+            return convert(await pending)
+
+        return finish()
 
     @property
     def store_url(self) -> str:
@@ -193,38 +214,34 @@ class Executor:
 
     def submit(self, input_path, parameters: Mapping[str, Any] | None = None, display_name: str | None = None,
                **execution_fields) -> Execution:
-        """Validate, snapshot the notebook and queue it; returns at once."""
-        return Execution._from_json(self._core.submit(_spec(input_path, parameters, display_name, execution_fields)))
+        """Validate, snapshot the notebook and queue it; returns at once. ``input_path`` and
+        ``output_location`` may be local paths, ``file://`` or ``gs://`` URIs."""
+        return self._call(Execution._from_json, self._core.submit,
+                          _spec(input_path, parameters, display_name, execution_fields))
 
     def get(self, id: str) -> Execution:
-        return Execution._from_json(self._core.get(id))
+        return self._call(Execution._from_json, self._core.get, id)
 
     def list(self, state: str | None = None, schedule_id: str | None = None, page_size: int = 50,
              page_token: str | None = None) -> Page:
         """Newest first; pass ``next_page_token`` back as ``page_token`` for the next page."""
-        items, token = self._core.list(state, schedule_id, page_size, page_token)
-        return Page([Execution._from_dict(d) for d in json.loads(items)], token)
+        return self._call(_page(Execution._from_dict), self._core.list, state, schedule_id, page_size, page_token)
 
     def wait(self, id: str, timeout: float | None = None) -> Execution:
         """Until the execution is SUCCEEDED, FAILED, CANCELLED or EXPIRED; raises
         ExecutionTimeoutError after ``timeout`` seconds."""
-        return Execution._from_json(self._core.wait(id, timeout))
+        return self._call(Execution._from_json, self._core.wait, id, timeout)
 
     def cancel(self, id: str) -> Execution:
-        return Execution._from_json(self._core.cancel(id))
+        return self._call(Execution._from_json, self._core.cancel, id)
 
     def delete(self, id: str, keep_outputs: bool = False) -> None:
-        self._core.delete(id, keep_outputs)
+        return self._call(_none, self._core.delete, id, keep_outputs)
 
     def import_result(self, id: str, dest_dir: str | os.PathLike = "imported_notebook_jobs") -> str:
-        """Copy the executed notebook into ``dest_dir`` (never over a file); returns its path."""
-        return self._core.import_result(id, os.fspath(dest_dir))
-
-    def purge(self, older_than_days: float | None = None, keep_per_schedule: int | None = None) -> int:
-        """Retention: delete finished executions (with their outputs) that ended more than
-        ``older_than_days`` ago, or beyond the newest ``keep_per_schedule`` of each schedule.
-        Returns how many were deleted."""
-        return self._core.purge(older_than_days, keep_per_schedule)
+        """Copy the executed notebook into ``dest_dir`` (a folder or ``gs://`` prefix; never
+        over a file); returns its path or URI."""
+        return self._call(str, self._core.import_result, id, os.fspath(dest_dir))
 
     # Schedules
 
@@ -234,36 +251,57 @@ class Executor:
         """Run ``input_path`` at each slot of ``cron_schedule`` (5 fields) in ``time_zone``
         (IANA). The notebook and fields are checked as a submission is; each run reads the
         notebook as it is at that time. ``missed_runs``: ``skip``, ``run_once`` or ``run_all``."""
-        return Schedule._from_json(self._core.create_schedule(_schedule_fields(
-            input_path, cron_schedule, time_zone, display_name, parameters, missed_runs, execution_fields)))
+        return self._call(Schedule._from_json, self._core.create_schedule, _schedule_fields(
+            input_path, cron_schedule, time_zone, display_name, parameters, missed_runs, execution_fields))
 
     def get_schedule(self, id: str) -> Schedule:
-        return Schedule._from_json(self._core.get_schedule(id))
+        return self._call(Schedule._from_json, self._core.get_schedule, id)
 
     def list_schedules(self, state: str | None = None, page_size: int = 50, page_token: str | None = None) -> Page:
-        items, token = self._core.list_schedules(state, page_size, page_token)
-        return Page([Schedule._from_dict(d) for d in json.loads(items)], token)
+        return self._call(_page(Schedule._from_dict), self._core.list_schedules, state, page_size, page_token)
 
     def update_schedule(self, id: str, **fields_) -> Schedule:
         """Change ``display_name``, ``cron_schedule``, ``time_zone``, ``missed_runs`` or any
         execution field (``parameters``, ``input_notebook``...); takes effect for the next slot."""
-        return Schedule._from_json(self._core.update_schedule(id, _schedule_update(self.get_schedule(id), fields_)))
+        return self._call(Schedule._from_json, self._core.update_schedule, id, _schedule_changes(fields_))
 
     def pause_schedule(self, id: str) -> Schedule:
-        return Schedule._from_json(self._core.pause_schedule(id))
+        return self._call(Schedule._from_json, self._core.pause_schedule, id)
 
     def resume_schedule(self, id: str) -> Schedule:
         """Fires from the next slot on; slots of the paused period are not replayed."""
-        return Schedule._from_json(self._core.resume_schedule(id))
+        return self._call(Schedule._from_json, self._core.resume_schedule, id)
 
     def run_schedule_now(self, id: str, parameters: Mapping[str, Any] | None = None) -> Execution:
         """An execution from the schedule's template now; ``parameters`` override the template's."""
         params = json.dumps(dict(parameters), allow_nan=True) if parameters is not None else None
-        return Execution._from_json(self._core.run_schedule_now(id, params))
+        return self._call(Execution._from_json, self._core.run_schedule_now, id, params)
 
     def delete_schedule(self, id: str) -> None:
         """Deletes the schedule; its executions are kept."""
-        self._core.delete_schedule(id)
+        return self._call(_none, self._core.delete_schedule, id)
+
+
+def _none(_result) -> None:
+    return None
+
+
+class Executor(_Operations):
+    """Submits and manages background executions.
+
+    ``store`` is a ``sqlite://`` path or a ``postgresql://`` URL (default:
+    ``NOTEBOOK_EXECUTOR_STORE``, else ``{jupyter_data_dir}/notebook_executor/store.sqlite``).
+    ``concurrency`` limits runs at once (default: the number of cores). ``output_dir``: where
+    results go by default (a folder or ``gs://`` prefix).
+    """
+
+    _blocking = True
+
+    def purge(self, older_than_days: float | None = None, keep_per_schedule: int | None = None) -> int:
+        """Retention: delete finished executions (with their outputs) that ended more than
+        ``older_than_days`` ago, or beyond the newest ``keep_per_schedule`` of each schedule.
+        Returns how many were deleted."""
+        return self._core.purge(older_than_days, keep_per_schedule)
 
     def fire_due(self, now: str | None = None) -> list[Execution]:
         """One scheduler step: create the executions of every slot due at ``now`` (RFC 3339;
@@ -276,69 +314,8 @@ class Executor:
         self._core.serve(log)
 
 
-class AsyncExecutor:
+class AsyncExecutor(_Operations):
     """:class:`Executor` with awaitable methods: asyncio awaitables of the Rust core's
     futures (pyo3-async-runtimes), so the event loop (e.g. Jupyter's) never blocks."""
 
-    def __init__(self, store: str | None = None, *, concurrency: int | None = None, output_dir: str | None = None):
-        self._core = _core.ExecutorCore(store, python_env(), concurrency, output_dir)
-
-    @property
-    def store_url(self) -> str:
-        return self._core.store_url
-
-    async def submit(self, input_path, parameters: Mapping[str, Any] | None = None, display_name: str | None = None,
-                     **execution_fields) -> Execution:
-        spec = _spec(input_path, parameters, display_name, execution_fields)
-        return Execution._from_json(await self._core.submit_async(spec))
-
-    async def get(self, id: str) -> Execution:
-        return Execution._from_json(await self._core.get_async(id))
-
-    async def list(self, state: str | None = None, schedule_id: str | None = None, page_size: int = 50,
-                   page_token: str | None = None) -> Page:
-        items, token = await self._core.list_async(state, schedule_id, page_size, page_token)
-        return Page([Execution._from_dict(d) for d in json.loads(items)], token)
-
-    async def wait(self, id: str, timeout: float | None = None) -> Execution:
-        return Execution._from_json(await self._core.wait_async(id, timeout))
-
-    async def cancel(self, id: str) -> Execution:
-        return Execution._from_json(await self._core.cancel_async(id))
-
-    async def delete(self, id: str, keep_outputs: bool = False) -> None:
-        await self._core.delete_async(id, keep_outputs)
-
-    async def import_result(self, id: str, dest_dir: str | os.PathLike = "imported_notebook_jobs") -> str:
-        return await self._core.import_result_async(id, os.fspath(dest_dir))
-
-    async def create_schedule(self, input_path, cron_schedule: str, time_zone: str = "UTC", *,
-                              display_name: str | None = None, parameters: Mapping[str, Any] | None = None,
-                              missed_runs: str = "run_once", **execution_fields) -> Schedule:
-        return Schedule._from_json(await self._core.create_schedule_async(_schedule_fields(
-            input_path, cron_schedule, time_zone, display_name, parameters, missed_runs, execution_fields)))
-
-    async def get_schedule(self, id: str) -> Schedule:
-        return Schedule._from_json(await self._core.get_schedule_async(id))
-
-    async def list_schedules(self, state: str | None = None, page_size: int = 50,
-                             page_token: str | None = None) -> Page:
-        items, token = await self._core.list_schedules_async(state, page_size, page_token)
-        return Page([Schedule._from_dict(d) for d in json.loads(items)], token)
-
-    async def update_schedule(self, id: str, **fields_) -> Schedule:
-        current = await self.get_schedule(id)
-        return Schedule._from_json(await self._core.update_schedule_async(id, _schedule_update(current, fields_)))
-
-    async def pause_schedule(self, id: str) -> Schedule:
-        return Schedule._from_json(await self._core.pause_schedule_async(id))
-
-    async def resume_schedule(self, id: str) -> Schedule:
-        return Schedule._from_json(await self._core.resume_schedule_async(id))
-
-    async def run_schedule_now(self, id: str, parameters: Mapping[str, Any] | None = None) -> Execution:
-        params = json.dumps(dict(parameters), allow_nan=True) if parameters is not None else None
-        return Execution._from_json(await self._core.run_schedule_now_async(id, params))
-
-    async def delete_schedule(self, id: str) -> None:
-        await self._core.delete_schedule_async(id)
+    _blocking = False

@@ -24,7 +24,7 @@ impl Backend for LocalBackend {
             machine_types: vec![],
             accelerator_types: vec![],
             regions: vec![],
-            output_schemes: vec!["", "file"],
+            output_schemes: vec!["", "gs"],
         }
     }
 

@@ -3,6 +3,7 @@
 //! cell, and every way a run can end (error, timeout, dead kernel, cancel) reported
 //! with the partial notebook on disk.
 
+mod output_writer;
 mod outputs;
 mod papermill;
 mod progress;
@@ -15,7 +16,9 @@ use crate::error::{Error, Result};
 use crate::kernel::{Event, Kernel, KernelSearch, KernelSpec, INTERRUPT_GRACE};
 use crate::notebook::{cell_has_tag, cell_source, Notebook};
 use crate::params::{self, Language, Parameters};
+use crate::storage::{self, Location};
 use chrono::Utc;
+use output_writer::OutputWriter;
 use outputs::{coalesce_streams, Effect, OutputRecorder};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -25,9 +28,12 @@ use tokio::time::Instant;
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    pub input: PathBuf,
-    /// Where the executed notebook goes; written after every cell. None: not written.
-    pub output: Option<PathBuf>,
+    pub input: Location,
+    /// Where the executed notebook goes: written after every cell locally, to Cloud Storage
+    /// at most every `upload_every` and at the end. None: not written.
+    pub output: Option<Location>,
+    /// Default: `NOTEBOOK_EXECUTOR_UPLOAD_INTERVAL` seconds, else 5 s.
+    pub upload_every: Option<Duration>,
     pub parameters: Parameters,
     /// Overrides the notebook's `metadata.kernelspec.name`.
     pub kernel_name: Option<String>,
@@ -48,14 +54,15 @@ pub struct PreparedRun {
     pub spec: KernelSpec,
     pub warnings: Vec<String>,
     options: RunOptions,
+    output: OutputWriter,
 }
 
-pub fn prepare(options: RunOptions) -> Result<PreparedRun> {
-    let mut notebook = Notebook::read(&options.input)?;
+pub async fn prepare(options: RunOptions) -> Result<PreparedRun> {
+    let mut notebook = storage::read_notebook(&options.input).await?;
     let kernel_name = match options.kernel_name.clone().filter(|k| !k.is_empty()) {
         Some(name) => name,
         None => default_kernel_name(&notebook).ok_or_else(|| Error::NotebookFormat {
-            path: options.input.clone(),
+            path: PathBuf::from(options.input.to_string()),
             message: "the notebook names no kernel (metadata.kernelspec.name) nor a language; give a kernel name".into(),
         })?,
     };
@@ -97,19 +104,21 @@ pub fn prepare(options: RunOptions) -> Result<PreparedRun> {
             "parameters": typed.to_json(),
             "environment_variables": {},
             "version": env!("CARGO_PKG_VERSION"),
-            "input_path": options.input.display().to_string(),
-            "output_path": options.output.as_ref().map(|p| p.display().to_string()),
+            "input_path": options.input.to_string(),
+            "output_path": options.output.as_ref().map(Location::to_string),
             "start_time": null,
             "end_time": null,
             "duration": null,
             "exception": null,
         }),
     );
+    let output = OutputWriter::new(options.output.clone(), options.upload_every);
     Ok(PreparedRun {
         notebook,
         spec,
         warnings,
         options,
+        output,
     })
 }
 
@@ -157,11 +166,14 @@ impl PreparedRun {
         let run_deadline = self.options.timeout.map(|t| Instant::now() + t);
         self.notebook.metadata_mut()["papermill"]["start_time"] =
             json!(papermill::timestamp(started));
-        self.write()?;
+        self.write().await?;
 
-        let cwd = match &self.options.cwd {
-            Some(dir) => dir.clone(),
-            None => absolute_parent(&self.options.input),
+        // Default: the notebook's folder, as papermill; for a notebook in Cloud Storage,
+        // the current directory.
+        let cwd = match (&self.options.cwd, self.options.input.as_local()) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(input)) => absolute_parent(input),
+            (None, None) => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         };
         if !cwd.is_dir() {
             return Err(Error::io(
@@ -175,9 +187,9 @@ impl PreparedRun {
         let mut kernel = tokio::select! {
             kernel = Kernel::start(&self.spec, &cwd) => match kernel {
                 Ok(kernel) => kernel,
-                Err(e) => return self.fail_before_cells(started, e),
+                Err(e) => return self.fail_before_cells(started, e).await,
             },
-            _ = wait_cancelled(&mut cancel) => return self.fail_before_cells(started, Error::Cancelled),
+            _ = wait_cancelled(&mut cancel) => return self.fail_before_cells(started, Error::Cancelled).await,
         };
         if kernel.language_info.is_object() {
             self.notebook
@@ -226,13 +238,13 @@ impl PreparedRun {
                 CellOutcome::Exited => break None,
                 other => break Some((index, other)),
             }
-            self.write()?;
+            self.write().await?;
             index += 1;
         };
 
         let Some((index, outcome)) = failure else {
             papermill::run_finished(&mut self.notebook, started, Utc::now(), false);
-            self.write()?;
+            self.finish_writing().await?;
             observer.finished();
             observer.succeeded();
             kernel.shutdown().await;
@@ -270,7 +282,7 @@ impl PreparedRun {
         };
         papermill::insert_error_banner(&mut self.notebook, index, execution_count);
         papermill::run_finished(&mut self.notebook, started, Utc::now(), true);
-        self.write()?;
+        self.finish_writing().await?;
         observer.finished();
         kernel.kill().await;
         Err(error)
@@ -403,21 +415,24 @@ impl PreparedRun {
         })
     }
 
-    fn fail_before_cells(
+    async fn fail_before_cells(
         mut self,
         started: chrono::DateTime<Utc>,
         error: Error,
     ) -> Result<Notebook> {
         papermill::run_finished(&mut self.notebook, started, Utc::now(), true);
-        self.write()?;
+        self.finish_writing().await?;
         Err(error)
     }
 
-    fn write(&self) -> Result<()> {
-        match &self.options.output {
-            Some(path) => self.notebook.write_atomic(path),
-            None => Ok(()),
-        }
+    /// The notebook so far (throttled for Cloud Storage).
+    async fn write(&mut self) -> Result<()> {
+        self.output.write(&self.notebook, false).await
+    }
+
+    /// The notebook as the run ended, written whatever the throttle.
+    async fn finish_writing(&mut self) -> Result<()> {
+        self.output.write(&self.notebook, true).await
     }
 }
 
@@ -449,5 +464,5 @@ pub async fn execute(
     observer: &mut dyn RunObserver,
     cancel: watch::Receiver<bool>,
 ) -> Result<Notebook> {
-    prepare(options)?.run(observer, cancel).await
+    prepare(options).await?.run(observer, cancel).await
 }

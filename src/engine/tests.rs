@@ -17,7 +17,7 @@ fn search() -> KernelSearch {
     search
 }
 
-fn notebook_file(dir: &Path, cells: &[Value]) -> PathBuf {
+fn notebook_file(dir: &Path, cells: &[Value]) -> Location {
     let nb = json!({
         "cells": cells,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
@@ -25,7 +25,11 @@ fn notebook_file(dir: &Path, cells: &[Value]) -> PathBuf {
     });
     let path = dir.join("in.ipynb");
     std::fs::write(&path, nb.to_string()).unwrap();
-    path
+    Location::Local(path)
+}
+
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    crate::runtime::runtime().block_on(future)
 }
 
 fn code(i: usize, source: &str, tags: &[&str]) -> Value {
@@ -150,7 +154,7 @@ fn outputs_timings_and_output_file() {
     let output = dir.path().join("out.ipynb");
     let nb = run(RunOptions {
         input,
-        output: Some(output.clone()),
+        output: Some(output.clone().into()),
         search: search(),
         ..Default::default()
     })
@@ -190,7 +194,7 @@ fn failing_cell_stops_the_run_with_a_banner() {
     let output = dir.path().join("out.ipynb");
     let err = run(RunOptions {
         input: input.clone(),
-        output: Some(output.clone()),
+        output: Some(output.clone().into()),
         search: search(),
         ..Default::default()
     })
@@ -211,7 +215,7 @@ fn failing_cell_stops_the_run_with_a_banner() {
         }
         other => panic!("{other:?}"),
     }
-    let written = Notebook::read(&output).unwrap();
+    let written = Notebook::parse(&std::fs::read_to_string(&output).unwrap(), &output).unwrap();
     let tags: Vec<bool> = written
         .cells()
         .iter()
@@ -288,21 +292,21 @@ fn problems_are_found_before_anything_is_written() {
     let bad = [("n".to_string(), ParamValue::Str("abc".into()))]
         .into_iter()
         .collect();
-    let err = prepare(RunOptions {
+    let err = block_on(prepare(RunOptions {
         input: input.clone(),
-        output: Some(output.clone()),
+        output: Some(output.clone().into()),
         parameters: bad,
         search: search(),
         ..Default::default()
-    });
+    }));
     assert!(matches!(err, Err(Error::Parameter { .. })));
-    let err = prepare(RunOptions {
+    let err = block_on(prepare(RunOptions {
         input,
-        output: Some(output.clone()),
+        output: Some(output.clone().into()),
         kernel_name: Some("no-such-kernel".into()),
         search: search(),
         ..Default::default()
-    });
+    }));
     assert!(matches!(err, Err(Error::KernelNotFound { .. })));
     assert!(!output.exists());
 }

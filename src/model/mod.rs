@@ -5,7 +5,9 @@ mod execution;
 mod schedule;
 
 pub use execution::{Execution, ExecutionSpec, Progress, State};
-pub use schedule::{LastExecution, MissedRuns, Schedule, ScheduleFields, ScheduleState};
+pub use schedule::{
+    LastExecution, MissedRuns, Schedule, ScheduleChanges, ScheduleFields, ScheduleState,
+};
 
 /// The backend of a submission that names none.
 pub const DEFAULT_BACKEND: &str = "local";

@@ -88,3 +88,15 @@ pub struct ScheduleFields {
     pub missed_runs: Option<MissedRuns>,
     pub execution_template: Option<ExecutionSpec>,
 }
+
+/// The fields an update sets: the given ones; `execution_template` holds the template's
+/// fields to change (merged into it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleChanges {
+    pub display_name: Option<String>,
+    pub cron_schedule: Option<String>,
+    pub time_zone: Option<String>,
+    pub missed_runs: Option<MissedRuns>,
+    pub execution_template: Option<serde_json::Map<String, serde_json::Value>>,
+}

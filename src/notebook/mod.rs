@@ -7,7 +7,7 @@ mod upgrade;
 
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use json_format::{python_float_repr, to_nbformat_string, write_nbformat};
 
@@ -18,20 +18,8 @@ pub struct Notebook {
 }
 
 impl Notebook {
-    /// Reads a notebook file; nbformat 3 is upgraded to 4.
-    pub fn read(path: &Path) -> Result<Notebook> {
-        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::InputNotFound {
-                path: path.to_owned(),
-            },
-            _ => Error::io(path, e),
-        })?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| format_error(path, "the file is not UTF-8 text"))?;
-        Notebook::parse(&text, path)
-    }
-
-    /// Parses notebook JSON; `path` names the source in error messages.
+    /// Parses notebook JSON (nbformat 3 is upgraded to 4); `path` names the source in error
+    /// messages. Files are read by the storage layer.
     pub fn parse(text: &str, path: &Path) -> Result<Notebook> {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| format_error(path, format!("not valid JSON: {e}")))?;
@@ -71,12 +59,6 @@ impl Notebook {
 
     pub fn as_value(&self) -> &Value {
         &self.root
-    }
-
-    /// Writes the notebook so that a reader never sees a partial file: a temporary file in
-    /// the same folder, flushed, then renamed over the target.
-    pub fn write_atomic(&self, path: &Path) -> Result<()> {
-        write_atomic_with(path, |file| self.write_to(file))
     }
 
     /// The notebook's nbformat text, streamed to `writer`.
@@ -229,41 +211,6 @@ fn format_error(path: &Path, message: impl Into<String>) -> Error {
         path: path.to_owned(),
         message: message.into(),
     }
-}
-
-/// Writes bytes to `path` through a temporary sibling and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, |file| std::io::Write::write_all(file, bytes))
-}
-
-/// Writes to `path` through a temporary sibling, flushed to disk, then renamed over it.
-pub fn write_atomic_with(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>,
-) -> Result<()> {
-    use std::io::Write;
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = folder.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-    let result = (|| {
-        let file = std::fs::File::create(&temp)?;
-        let mut buffered = std::io::BufWriter::with_capacity(256 * 1024, &file);
-        write(&mut buffered)?;
-        buffered.flush()?;
-        drop(buffered);
-        file.sync_data()?;
-        std::fs::rename(&temp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::io(path, e)
-    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The one place where core errors become Python exceptions: instances of the classes
 //! of `notebook_executor.errors`, with their attributes set.
 
-use crate::error::Error;
+use crate::error::{Error, Failure};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -22,10 +22,6 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
         Error::NotebookFormat { path, .. } => {
             kwargs.set_item("path", path.display().to_string())?;
             "NotebookFormatError"
-        }
-        Error::InputNotFound { path } => {
-            kwargs.set_item("path", path.display().to_string())?;
-            "NotFoundError"
         }
         Error::Parameter { name, .. } => {
             kwargs.set_item("name", name)?;
@@ -97,6 +93,23 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
         Error::Store { url, .. } => {
             kwargs.set_item("url", url)?;
             "StoreError"
+        }
+        Error::Resource {
+            resource, failure, ..
+        } => {
+            kwargs.set_item("resource", resource)?;
+            match failure {
+                Failure::NotFound => {
+                    kwargs.set_item("path", resource)?;
+                    "NotFoundError"
+                }
+                Failure::AlreadyExists => "ConflictError",
+                Failure::PermissionDenied => "PermissionDeniedError",
+                Failure::Unauthenticated => "CredentialsError",
+                Failure::Invalid => "ValidationError",
+                Failure::Unavailable => "UnavailableError",
+                Failure::Other => "ResourceError",
+            }
         }
     };
     let instance = module

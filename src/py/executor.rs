@@ -8,12 +8,13 @@ use super::run::PythonEnv;
 use crate::backend::{Backends, LocalBackend};
 use crate::error::Error;
 use crate::model::{ExecutionSpec, State};
-use crate::model::{ScheduleFields, ScheduleState};
+use crate::model::{ScheduleChanges, ScheduleFields, ScheduleState};
 use crate::service::run_scheduler;
 use crate::service::{run_runner, Service};
+use crate::storage::Location;
 use crate::store::{default_home, resolve_url, ListFilter, Store};
 use pyo3::prelude::*;
-use std::path::PathBuf;
+use pyo3::BoundObject;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +61,10 @@ fn parse_spec(spec_json: &str) -> Result<ExecutionSpec, Error> {
 
 fn parse_fields(fields_json: &str) -> Result<ScheduleFields, Error> {
     parse_named(fields_json, "schedule", 1)
+}
+
+fn parse_changes(changes_json: &str) -> Result<ScheduleChanges, Error> {
+    parse_named(changes_json, "schedule", 1)
 }
 
 /// Parses a request body so that a wrong value names its field (as the form knows it): the
@@ -145,6 +150,28 @@ impl ExecutorCore {
     }
 }
 
+/// Runs an operation for Python: blocking (the GIL released) for `Executor`, or as an
+/// awaitable for `AsyncExecutor`. Each operation is declared once, below, with this.
+fn call<'py, T>(
+    py: Python<'py>,
+    blocking: bool,
+    future: impl std::future::Future<Output = Result<T, Error>> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    if blocking {
+        let value = block(py, future)?;
+        value
+            .into_pyobject(py)
+            .map(BoundObject::into_any)
+            .map(BoundObject::into_bound)
+            .map_err(Into::into)
+    } else {
+        awaitable(py, future)
+    }
+}
+
 #[pymethods]
 impl ExecutorCore {
     #[new]
@@ -154,8 +181,14 @@ impl ExecutorCore {
         store: Option<String>,
         env: PythonEnv,
         concurrency: Option<i64>,
-        output_dir: Option<PathBuf>,
+        output_dir: Option<String>,
     ) -> PyResult<Self> {
+        let default_output = match output_dir.filter(|d| !d.is_empty()) {
+            Some(text) => Location::parse_folder(&text)
+                .map_err(|m| to_pyerr(py, Error::invalid("output_location", m)))?
+                .absolute(),
+            None => Location::Local(default_home().join("outputs")),
+        };
         let url = resolve_url(store.as_deref());
         let store = block(py, Store::open(&url))?;
         let cores = std::thread::available_parallelism()
@@ -171,7 +204,7 @@ impl ExecutorCore {
                 store,
                 backends: Backends::new(vec![Arc::new(local)]),
                 search: env.search(),
-                default_output_dir: output_dir.unwrap_or_else(|| default_home().join("outputs")),
+                default_output,
                 schedules_changed: Arc::default(),
             },
             concurrency,
@@ -184,54 +217,85 @@ impl ExecutorCore {
     }
 
     /// Submits; `spec_json` holds the submission fields. Returns the execution as JSON.
-    fn submit(&self, py: Python<'_>, spec_json: &str) -> PyResult<String> {
+    #[pyo3(signature = (spec_json, blocking=true))]
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        spec_json: &str,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let spec = parse_spec(spec_json).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        block(py, async move { service.submit(spec).await }).map(|e| json(&e))
+        call(py, blocking, async move {
+            service.submit(spec).await.map(|e| json(&e))
+        })
     }
 
-    fn get(&self, py: Python<'_>, id: String) -> PyResult<String> {
+    #[pyo3(signature = (id, blocking=true))]
+    fn get<'py>(&self, py: Python<'py>, id: String, blocking: bool) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        block(py, async move { service.get(&id).await }).map(|e| json(&e))
+        call(py, blocking, async move {
+            service.get(&id).await.map(|e| json(&e))
+        })
     }
 
-    #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None))]
-    fn list(
+    #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None, blocking=true))]
+    fn list<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         state: Option<String>,
         schedule_id: Option<String>,
         page_size: i64,
         page_token: Option<String>,
-    ) -> PyResult<(String, Option<String>)> {
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let state = parse_state(state).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        let page = block(py, async move {
-            service
-                .list(
-                    &ListFilter { state, schedule_id },
-                    page_size,
-                    page_token.as_deref(),
-                )
-                .await
-        })?;
-        Ok((json(&page.items), page.next_page_token))
+        call(py, blocking, async move {
+            let filter = ListFilter { state, schedule_id };
+            let page = service
+                .list(&filter, page_size, page_token.as_deref())
+                .await?;
+            Ok((json(&page.items), page.next_page_token))
+        })
     }
 
-    fn cancel(&self, py: Python<'_>, id: String) -> PyResult<String> {
+    #[pyo3(signature = (id, blocking=true))]
+    fn cancel<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        block(py, async move { service.cancel(&id).await }).map(|e| json(&e))
+        call(py, blocking, async move {
+            service.cancel(&id).await.map(|e| json(&e))
+        })
     }
 
-    #[pyo3(signature = (id, keep_outputs=false))]
-    fn delete(&self, py: Python<'_>, id: String, keep_outputs: bool) -> PyResult<()> {
+    #[pyo3(signature = (id, keep_outputs=false, blocking=true))]
+    fn delete<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        keep_outputs: bool,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        block(py, async move { service.delete(&id, keep_outputs).await })
+        call(py, blocking, async move {
+            service.delete(&id, keep_outputs).await
+        })
     }
 
-    /// Waits with the GIL released, checking for Ctrl-C between slices.
-    #[pyo3(signature = (id, timeout=None))]
-    fn wait(&self, py: Python<'_>, id: String, timeout: Option<f64>) -> PyResult<String> {
+    /// Until terminal. Blocking, the wait is interruptible by Ctrl-C (the execution goes on).
+    #[pyo3(signature = (id, timeout=None, blocking=true))]
+    fn wait<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        timeout: Option<f64>,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
         let wait = async move {
             service
@@ -239,16 +303,34 @@ impl ExecutorCore {
                 .await
                 .map(|e| json(&e))
         };
-        block_interruptible(py, wait, || {}, Duration::ZERO)
+        if blocking {
+            let done = block_interruptible(py, wait, || {}, Duration::ZERO)?;
+            Ok(done.into_pyobject(py)?.into_any())
+        } else {
+            awaitable(py, wait)
+        }
     }
 
-    fn import_result(&self, py: Python<'_>, id: String, dest_dir: PathBuf) -> PyResult<String> {
+    /// Copies the executed notebook into `dest_dir` (a folder or `gs://` prefix); returns
+    /// the new file's location.
+    #[pyo3(signature = (id, dest_dir, blocking=true))]
+    fn import_result<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        dest_dir: String,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let dest = Location::parse_folder(&dest_dir)
+            .map_err(|m| to_pyerr(py, Error::invalid("dest_dir", m)))?
+            .absolute();
         let service = self.service.clone();
-        block(
-            py,
-            async move { service.import_result(&id, &dest_dir).await },
-        )
-        .map(|p| p.display().to_string())
+        call(py, blocking, async move {
+            service
+                .import_result(&id, &dest)
+                .await
+                .map(|l| l.to_string())
+        })
     }
 
     /// Retention: deletes finished executions older than `older_than_days` days or beyond
@@ -285,164 +367,130 @@ impl ExecutorCore {
         block(py, async move { service.dispatch().await })
     }
 
-    // The same operations as awaitables, for `AsyncExecutor` (usable in Jupyter's loop).
+    // Schedules. Fields cross as JSON (`ScheduleFields`); records come back as JSON.
 
-    fn submit_async<'py>(&self, py: Python<'py>, spec_json: &str) -> PyResult<Bound<'py, PyAny>> {
-        let spec = parse_spec(spec_json).map_err(|e| to_pyerr(py, e))?;
+    #[pyo3(signature = (fields_json, blocking=true))]
+    fn create_schedule<'py>(
+        &self,
+        py: Python<'py>,
+        fields_json: &str,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        awaitable(
-            py,
-            async move { service.submit(spec).await.map(|e| json(&e)) },
-        )
+        call(py, blocking, async move {
+            service.create_schedule(fields).await.map(|s| json(&s))
+        })
     }
 
-    fn get_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (id, blocking=true))]
+    fn get_schedule<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.get(&id).await.map(|e| json(&e)) })
+        call(py, blocking, async move {
+            service.get_schedule(&id).await.map(|s| json(&s))
+        })
     }
 
-    #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None))]
-    fn list_async<'py>(
+    #[pyo3(signature = (state=None, page_size=50, page_token=None, blocking=true))]
+    fn list_schedules<'py>(
         &self,
         py: Python<'py>,
         state: Option<String>,
-        schedule_id: Option<String>,
         page_size: i64,
         page_token: Option<String>,
+        blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let state = parse_state(state).map_err(|e| to_pyerr(py, e))?;
+        let state = parse_schedule_state(state).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        awaitable(py, async move {
+        call(py, blocking, async move {
             let page = service
-                .list(
-                    &ListFilter { state, schedule_id },
-                    page_size,
-                    page_token.as_deref(),
-                )
+                .list_schedules(state, page_size, page_token.as_deref())
                 .await?;
             Ok((json(&page.items), page.next_page_token))
         })
     }
 
-    #[pyo3(signature = (id, timeout=None))]
-    fn wait_async<'py>(
+    /// Sets the given fields; `execution_template` fields are merged into the template.
+    #[pyo3(signature = (id, changes_json, blocking=true))]
+    fn update_schedule<'py>(
         &self,
         py: Python<'py>,
         id: String,
-        timeout: Option<f64>,
+        changes_json: &str,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let changes = parse_changes(changes_json).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        call(py, blocking, async move {
+            service
+                .update_schedule(&id, changes)
+                .await
+                .map(|s| json(&s))
+        })
+    }
+
+    #[pyo3(signature = (id, blocking=true))]
+    fn pause_schedule<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move {
+        call(py, blocking, async move {
+            service.pause_schedule(&id).await.map(|s| json(&s))
+        })
+    }
+
+    #[pyo3(signature = (id, blocking=true))]
+    fn resume_schedule<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        call(py, blocking, async move {
+            service.resume_schedule(&id).await.map(|s| json(&s))
+        })
+    }
+
+    #[pyo3(signature = (id, parameters_json=None, blocking=true))]
+    fn run_schedule_now<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        parameters_json: Option<&str>,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let parameters = parse_parameters(parameters_json).map_err(|e| to_pyerr(py, e))?;
+        let service = self.service.clone();
+        call(py, blocking, async move {
             service
-                .wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0))))
+                .run_schedule_now(&id, parameters)
                 .await
                 .map(|e| json(&e))
         })
     }
 
-    fn cancel_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
-        let service = self.service.clone();
-        awaitable(
-            py,
-            async move { service.cancel(&id).await.map(|e| json(&e)) },
-        )
-    }
-
-    #[pyo3(signature = (id, keep_outputs=false))]
-    fn delete_async<'py>(
+    #[pyo3(signature = (id, blocking=true))]
+    fn delete_schedule<'py>(
         &self,
         py: Python<'py>,
         id: String,
-        keep_outputs: bool,
+        blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.delete(&id, keep_outputs).await })
-    }
-
-    fn import_result_async<'py>(
-        &self,
-        py: Python<'py>,
-        id: String,
-        dest_dir: PathBuf,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let service = self.service.clone();
-        awaitable(py, async move {
-            service
-                .import_result(&id, &dest_dir)
-                .await
-                .map(|p| p.display().to_string())
-        })
-    }
-
-    // Schedules. Fields cross as JSON (`ScheduleFields`); records come back as JSON.
-
-    fn create_schedule(&self, py: Python<'_>, fields_json: &str) -> PyResult<String> {
-        let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
-        let service = self.service.clone();
-        block(py, async move { service.create_schedule(fields).await }).map(|s| json(&s))
-    }
-
-    fn get_schedule(&self, py: Python<'_>, id: String) -> PyResult<String> {
-        let service = self.service.clone();
-        block(py, async move { service.get_schedule(&id).await }).map(|s| json(&s))
-    }
-
-    #[pyo3(signature = (state=None, page_size=50, page_token=None))]
-    fn list_schedules(
-        &self,
-        py: Python<'_>,
-        state: Option<String>,
-        page_size: i64,
-        page_token: Option<String>,
-    ) -> PyResult<(String, Option<String>)> {
-        let state = parse_schedule_state(state).map_err(|e| to_pyerr(py, e))?;
-        let service = self.service.clone();
-        let page = block(py, async move {
-            service
-                .list_schedules(state, page_size, page_token.as_deref())
-                .await
-        })?;
-        Ok((json(&page.items), page.next_page_token))
-    }
-
-    fn update_schedule(&self, py: Python<'_>, id: String, fields_json: &str) -> PyResult<String> {
-        let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
-        let service = self.service.clone();
-        block(
+        call(
             py,
-            async move { service.update_schedule(&id, fields).await },
+            blocking,
+            async move { service.delete_schedule(&id).await },
         )
-        .map(|s| json(&s))
-    }
-
-    fn pause_schedule(&self, py: Python<'_>, id: String) -> PyResult<String> {
-        let service = self.service.clone();
-        block(py, async move { service.pause_schedule(&id).await }).map(|s| json(&s))
-    }
-
-    fn resume_schedule(&self, py: Python<'_>, id: String) -> PyResult<String> {
-        let service = self.service.clone();
-        block(py, async move { service.resume_schedule(&id).await }).map(|s| json(&s))
-    }
-
-    #[pyo3(signature = (id, parameters_json=None))]
-    fn run_schedule_now(
-        &self,
-        py: Python<'_>,
-        id: String,
-        parameters_json: Option<&str>,
-    ) -> PyResult<String> {
-        let parameters = parse_parameters(parameters_json).map_err(|e| to_pyerr(py, e))?;
-        let service = self.service.clone();
-        block(py, async move {
-            service.run_schedule_now(&id, parameters).await
-        })
-        .map(|e| json(&e))
-    }
-
-    fn delete_schedule(&self, py: Python<'_>, id: String) -> PyResult<()> {
-        let service = self.service.clone();
-        block(py, async move { service.delete_schedule(&id).await })
     }
 
     /// Fires what is due at `now` (RFC 3339; default: the clock). The scheduler's step,
@@ -474,104 +522,6 @@ impl ExecutorCore {
             },
             Duration::from_secs(10),
         )
-    }
-
-    fn create_schedule_async<'py>(
-        &self,
-        py: Python<'py>,
-        fields_json: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
-        let service = self.service.clone();
-        awaitable(py, async move {
-            service.create_schedule(fields).await.map(|s| json(&s))
-        })
-    }
-
-    fn get_schedule_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
-        let service = self.service.clone();
-        awaitable(py, async move {
-            service.get_schedule(&id).await.map(|s| json(&s))
-        })
-    }
-
-    #[pyo3(signature = (state=None, page_size=50, page_token=None))]
-    fn list_schedules_async<'py>(
-        &self,
-        py: Python<'py>,
-        state: Option<String>,
-        page_size: i64,
-        page_token: Option<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let state = parse_schedule_state(state).map_err(|e| to_pyerr(py, e))?;
-        let service = self.service.clone();
-        awaitable(py, async move {
-            let page = service
-                .list_schedules(state, page_size, page_token.as_deref())
-                .await?;
-            Ok((json(&page.items), page.next_page_token))
-        })
-    }
-
-    fn update_schedule_async<'py>(
-        &self,
-        py: Python<'py>,
-        id: String,
-        fields_json: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let fields = parse_fields(fields_json).map_err(|e| to_pyerr(py, e))?;
-        let service = self.service.clone();
-        awaitable(py, async move {
-            service.update_schedule(&id, fields).await.map(|s| json(&s))
-        })
-    }
-
-    fn pause_schedule_async<'py>(
-        &self,
-        py: Python<'py>,
-        id: String,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let service = self.service.clone();
-        awaitable(py, async move {
-            service.pause_schedule(&id).await.map(|s| json(&s))
-        })
-    }
-
-    fn resume_schedule_async<'py>(
-        &self,
-        py: Python<'py>,
-        id: String,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let service = self.service.clone();
-        awaitable(py, async move {
-            service.resume_schedule(&id).await.map(|s| json(&s))
-        })
-    }
-
-    #[pyo3(signature = (id, parameters_json=None))]
-    fn run_schedule_now_async<'py>(
-        &self,
-        py: Python<'py>,
-        id: String,
-        parameters_json: Option<&str>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let parameters = parse_parameters(parameters_json).map_err(|e| to_pyerr(py, e))?;
-        let service = self.service.clone();
-        awaitable(py, async move {
-            service
-                .run_schedule_now(&id, parameters)
-                .await
-                .map(|e| json(&e))
-        })
-    }
-
-    fn delete_schedule_async<'py>(
-        &self,
-        py: Python<'py>,
-        id: String,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let service = self.service.clone();
-        awaitable(py, async move { service.delete_schedule(&id).await })
     }
 
     /// The runner process's main loop (see `notebook_executor._runner`).

@@ -1,12 +1,12 @@
 //! Parameter values between Python objects and the core's `ParamValue`.
 
+use super::blocking::block;
 use super::errors::to_pyerr;
 use crate::error::Error;
-use crate::notebook::Notebook;
 use crate::params::{self, Language, ParamValue, Parameters};
+use crate::storage;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use std::path::PathBuf;
 
 pub fn value_from_py(obj: &Bound<'_, PyAny>, path: &str) -> Result<ParamValue, Error> {
     let unsupported = || {
@@ -132,10 +132,11 @@ pub fn parse_typed_value<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py
 #[pyo3(signature = (path, language=None))]
 pub fn notebook_parameters<'py>(
     py: Python<'py>,
-    path: PathBuf,
+    path: String,
     language: Option<&str>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let notebook = Notebook::read(&path).map_err(|e| to_pyerr(py, e))?;
+    let location = storage::parse_field("path", &path).map_err(|e| to_pyerr(py, e))?;
+    let notebook = block(py, async move { storage::read_notebook(&location).await })?;
     let language = language
         .or(notebook.language())
         .and_then(Language::from_name)

@@ -1,11 +1,12 @@
 //! `execute_notebook`: the foreground run, with the GIL released while the engine works
 //! and Ctrl-C stopping the run and its kernel.
 
-use super::blocking::block_interruptible;
+use super::blocking::{block, block_interruptible};
 use super::errors::to_pyerr;
 use super::params::parameters_from_py;
 use crate::engine::{self, RunOptions, TerminalObserver};
 use crate::kernel::KernelSearch;
+use crate::storage;
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -42,8 +43,8 @@ fn seconds(value: Option<f64>) -> Option<Duration> {
 #[allow(clippy::too_many_arguments)]
 pub fn execute_notebook(
     py: Python<'_>,
-    input_path: PathBuf,
-    output_path: Option<PathBuf>,
+    input_path: String,
+    output_path: Option<String>,
     parameters: Option<&Bound<'_, PyAny>>,
     kernel_name: Option<String>,
     cwd: Option<PathBuf>,
@@ -56,9 +57,14 @@ pub fn execute_notebook(
     return_notebook: bool,
 ) -> PyResult<Option<String>> {
     let parameters = parameters_from_py(parameters).map_err(|e| to_pyerr(py, e))?;
+    let input = storage::parse_field("input_path", &input_path).map_err(|e| to_pyerr(py, e))?;
+    let output = output_path
+        .map(|o| storage::parse_field("output_path", &o))
+        .transpose()
+        .map_err(|e| to_pyerr(py, e))?;
     let options = RunOptions {
-        input: input_path,
-        output: output_path,
+        input,
+        output,
         parameters,
         kernel_name,
         cwd,
@@ -66,8 +72,9 @@ pub fn execute_notebook(
         cell_timeout: seconds(cell_timeout),
         allow_errors,
         search: env.search(),
+        ..Default::default()
     };
-    let prepared = engine::prepare(options).map_err(|e| to_pyerr(py, e))?;
+    let prepared = block(py, engine::prepare(options))?;
     for warning in &prepared.warnings {
         let message = CString::new(warning.replace('\0', " ")).unwrap_or_default();
         PyErr::warn(py, &py.get_type::<PyUserWarning>(), &message, 1)?;

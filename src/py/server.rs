@@ -96,6 +96,41 @@ impl ServerCore {
         awaitable(py, async move { service.result_html(&id).await })
     }
 
+    /// (the executed notebook's bytes, a file name for a download).
+    fn output_notebook_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(py, async move {
+            let (bytes, name) = service.output_notebook(&id).await?;
+            // As bytes (a Vec<u8> would become a list of ints).
+            Ok((std::borrow::Cow::<[u8]>::Owned(bytes), name))
+        })
+    }
+
+    /// The Cloud Storage buckets of the project, as JSON `[{name, location, create_time}]`.
+    fn list_buckets_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        awaitable(py, async move {
+            crate::storage::list_buckets().await.map(|b| json(&b))
+        })
+    }
+
+    /// Creates a bucket in the project (`location`: a region; empty: the default); JSON.
+    fn create_bucket_async<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        location: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        awaitable(py, async move {
+            crate::storage::create_bucket(&name, &location)
+                .await
+                .map(|b| json(&b))
+        })
+    }
+
     /// A share link's record (the caller keeps the secret, gives its hash).
     fn create_share_async<'py>(
         &self,

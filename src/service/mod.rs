@@ -16,12 +16,13 @@ pub use scheduler::run_scheduler;
 
 use crate::backend::Backends;
 use crate::engine::{self, RunOptions};
-use crate::error::{Error, Result};
+use crate::error::{Error, Failure, Result};
 use crate::kernel::KernelSearch;
 use crate::model::{Execution, ExecutionSpec, Progress, State, DEFAULT_BACKEND};
 use crate::params::{ParamValue, Parameters};
+use crate::storage::{self, Location};
 use crate::store::{now_text, ListFilter, Store};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +31,8 @@ pub struct Service {
     pub store: Store,
     pub backends: Backends,
     pub search: KernelSearch,
-    pub default_output_dir: PathBuf,
+    /// Where results go when a submission names no output location.
+    pub default_output: Location,
     /// Wakes this process's scheduler when it changes a schedule (other processes' changes
     /// are seen by the scheduler's change check).
     pub schedules_changed: Arc<tokio::sync::Notify>,
@@ -59,14 +61,45 @@ fn decode_token(token: &str) -> Result<i64> {
 }
 
 impl Service {
+    /// The snapshot of a submitted notebook (local, next to the store).
     pub fn staged_input(&self, id: &str) -> PathBuf {
         self.store.staging_dir.join(format!("{id}.ipynb"))
     }
 
     /// Checks a submission as a run would check it (backend fields, timeouts, notebook,
     /// kernel, parameters, output location) and fills in the defaults. Returns the output
-    /// folder. Writes nothing but the output folder.
-    pub fn validate_spec(&self, spec: &mut ExecutionSpec) -> Result<PathBuf> {
+    /// folder, checked writable (a local one is created). Writes nothing else.
+    pub async fn validate_spec(&self, spec: &mut ExecutionSpec) -> Result<Location> {
+        let output = self.check_spec(spec)?;
+        let input = storage::parse_field("input_notebook", &spec.input_notebook)?;
+        if spec.display_name.is_empty() {
+            spec.display_name = input.stem().unwrap_or_default();
+        }
+        let prepared = engine::prepare(RunOptions {
+            input,
+            parameters: parameters_of(spec),
+            kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),
+            search: self.search.clone(),
+            ..Default::default()
+        })
+        .await?;
+        if spec.kernel_name.is_empty() {
+            spec.kernel_name = prepared.spec.name.clone();
+        }
+        storage::check_writable(&output)
+            .await
+            .map_err(|e| match e {
+                Error::Resource {
+                    message, resource, ..
+                } => Error::invalid("output_location", format!("{resource}: {message}")),
+                other => other,
+            })?;
+        Ok(output)
+    }
+
+    /// The checks that need no file or network: backend fields, timeouts, the output
+    /// location's form. Fills in the backend; returns the output folder.
+    fn check_spec(&self, spec: &mut ExecutionSpec) -> Result<Location> {
         if spec.backend.is_empty() {
             spec.backend = DEFAULT_BACKEND.into();
         }
@@ -83,34 +116,39 @@ impl Service {
                 ));
             }
         }
-        let input = PathBuf::from(&spec.input_notebook);
-        if spec.display_name.is_empty() {
-            spec.display_name = input
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        self.output_folder(spec, &backend.capabilities().output_schemes)
+    }
+
+    /// The submission's output folder (the default when it names none), if its backend
+    /// writes there.
+    fn output_folder(&self, spec: &ExecutionSpec, schemes: &[&str]) -> Result<Location> {
+        let text = spec.output_location.trim();
+        let folder = if text.is_empty() {
+            self.default_output.clone()
+        } else {
+            Location::parse_folder(text).map_err(|m| Error::invalid("output_location", m))?
+        };
+        if !schemes.contains(&folder.scheme()) {
+            return Err(Error::invalid(
+                "output_location",
+                format!(
+                    "the {} backend cannot write to {}:// locations",
+                    spec.backend,
+                    folder.scheme()
+                ),
+            ));
         }
-        let prepared = engine::prepare(RunOptions {
-            input,
-            parameters: parameters_of(spec),
-            kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),
-            search: self.search.clone(),
-            ..Default::default()
-        })?;
-        if spec.kernel_name.is_empty() {
-            spec.kernel_name = prepared.spec.name.clone();
-        }
-        self.output_dir(spec, &backend.capabilities().output_schemes)
+        Ok(folder.absolute())
     }
 
     /// A new QUEUED record for a checked spec, its outputs named
-    /// `{notebook}-{timestamp}-{short id}` in `output_dir`.
-    pub fn new_execution(spec: ExecutionSpec, output_dir: &Path) -> Execution {
+    /// `{notebook}-{timestamp}-{short id}` in `output`.
+    pub fn new_execution(spec: ExecutionSpec, output: &Location) -> Execution {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = now_text();
-        let stem = Path::new(&spec.input_notebook)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
+        let stem = Location::parse(&spec.input_notebook)
+            .ok()
+            .and_then(|l| l.stem())
             .unwrap_or_else(|| "notebook".into());
         let output_name = format!(
             "{stem}-{}-{}",
@@ -127,15 +165,9 @@ impl Service {
             end_time: None,
             update_time: now,
             progress: Progress::default(),
-            output_notebook_uri: output_dir
-                .join(format!("{output_name}.ipynb"))
-                .display()
-                .to_string(),
-            // Written when the run ends (the notebook is written after every cell).
-            output_html_uri: output_dir
-                .join(format!("{output_name}.html"))
-                .display()
-                .to_string(),
+            output_notebook_uri: output.join(&format!("{output_name}.ipynb")).to_string(),
+            // Written when the run ends (the notebook is written as it runs).
+            output_html_uri: output.join(&format!("{output_name}.html")).to_string(),
             backend_job_id: String::new(),
         }
     }
@@ -143,7 +175,7 @@ impl Service {
     /// Validates everything, snapshots the notebook, records the execution QUEUED and
     /// starts a runner if a slot is free. Nothing is written when anything is wrong.
     pub async fn submit(&self, mut spec: ExecutionSpec) -> Result<Execution> {
-        let output_dir = self.validate_spec(&mut spec)?;
+        let output = self.validate_spec(&mut spec).await?;
         if let Some(token) = spec.idempotency_token.clone().filter(|t| !t.is_empty()) {
             if let Some(existing) = self.store.execution_by_token(&token).await? {
                 return if existing.spec == spec {
@@ -156,14 +188,14 @@ impl Service {
                 };
             }
         }
-        let input = PathBuf::from(&spec.input_notebook);
-        let execution = Service::new_execution(spec, &output_dir);
+        let input = storage::parse_field("input_notebook", &spec.input_notebook)?;
+        let execution = Service::new_execution(spec, &output);
         let id = execution.id.clone();
         // The snapshot: later edits of the file do not change this run.
-        let staged = self.staged_input(&id);
-        std::fs::copy(&input, &staged).map_err(|e| Error::io(&staged, e))?;
+        let staged = Location::Local(self.staged_input(&id));
+        storage::copy(&input, &staged).await?;
         if let Err(e) = self.store.insert_execution(&execution).await {
-            let _ = std::fs::remove_file(&staged);
+            let _ = storage::delete(&staged).await;
             if let (Error::Conflict(_), Some(token)) =
                 (&e, execution.spec.idempotency_token.as_deref())
             {
@@ -180,38 +212,6 @@ impl Service {
         }
         self.dispatch().await?;
         Ok(execution)
-    }
-
-    fn output_dir(&self, spec: &ExecutionSpec, schemes: &[&str]) -> Result<PathBuf> {
-        let location = spec.output_location.trim();
-        let scheme = location.split_once("://").map_or("", |(scheme, _)| scheme);
-        if !schemes.contains(&scheme) {
-            return Err(Error::invalid(
-                "output_location",
-                format!(
-                    "the {} backend cannot write to {scheme}:// locations",
-                    spec.backend
-                ),
-            ));
-        }
-        let dir = match location.strip_prefix("file://").unwrap_or(location) {
-            "" => self.default_output_dir.clone(),
-            other => PathBuf::from(other),
-        };
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::invalid("output_location", format!("{}: {e}", dir.display())))?;
-        let probe = dir.join(format!(
-            ".notebook-executor-probe-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::write(&probe, b"").map_err(|e| {
-            Error::invalid(
-                "output_location",
-                format!("{} is not writable: {e}", dir.display()),
-            )
-        })?;
-        let _ = std::fs::remove_file(probe);
-        Ok(dir)
     }
 
     /// Lets every backend start work for queued executions and bring running ones up to
@@ -302,11 +302,12 @@ impl Service {
                 id: id.to_owned(),
             });
         }
-        let _ = std::fs::remove_file(self.staged_input(id));
+        let _ = storage::delete(&Location::Local(self.staged_input(id))).await;
         if !keep_outputs {
             for uri in [&execution.output_notebook_uri, &execution.output_html_uri] {
-                if !uri.is_empty() {
-                    let _ = std::fs::remove_file(uri);
+                // Best effort: the record is gone; an output already removed is fine.
+                if let Ok(location) = Location::parse(uri) {
+                    let _ = storage::delete(&location).await;
                 }
             }
         }
@@ -393,46 +394,61 @@ impl Service {
         }
     }
 
-    /// Copies the executed notebook into `dest_dir` (never over an existing file) and
-    /// returns the new file's path.
-    pub async fn import_result(&self, id: &str, dest_dir: &Path) -> Result<PathBuf> {
+    /// The executed notebook as it is now (the last write of a running one).
+    pub async fn output_notebook(&self, id: &str) -> Result<(Vec<u8>, String)> {
         let execution = self.store.get_execution(id).await?;
-        let source = PathBuf::from(&execution.output_notebook_uri);
-        if !source.is_file() {
-            return Err(Error::NotFound {
-                kind: "output notebook of execution",
-                id: id.to_owned(),
-            });
-        }
-        std::fs::create_dir_all(dest_dir).map_err(|e| Error::io(dest_dir, e))?;
-        let name = source
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| id.to_owned());
+        let source = output_of(&execution)?;
+        let bytes = match storage::read(&source).await {
+            Ok(bytes) => bytes,
+            Err(Error::Resource {
+                failure: Failure::NotFound,
+                ..
+            }) => {
+                return Err(storage::error(
+                    &source,
+                    Failure::NotFound,
+                    format!(
+                        "execution {id} has no output notebook yet ({})",
+                        execution.state.as_str()
+                    ),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        Ok((
+            bytes,
+            source.file_name().unwrap_or_else(|| format!("{id}.ipynb")),
+        ))
+    }
+
+    /// Copies the executed notebook into `dest_dir` (never over an existing file) and
+    /// returns the new file's location.
+    pub async fn import_result(&self, id: &str, dest_dir: &Location) -> Result<Location> {
+        let (bytes, file_name) = self.output_notebook(id).await?;
+        let name = file_name
+            .strip_suffix(".ipynb")
+            .unwrap_or(&file_name)
+            .to_owned();
         for n in 0.. {
-            let candidate = dest_dir.join(if n == 0 {
+            let candidate = dest_dir.join(&if n == 0 {
                 format!("{name}.ipynb")
             } else {
                 format!("{name}-{n}.ipynb")
             });
-            // create_new: two imports at once never take the same name.
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&candidate)
-            {
-                Ok(mut file) => {
-                    let mut input =
-                        std::fs::File::open(&source).map_err(|e| Error::io(&source, e))?;
-                    std::io::copy(&mut input, &mut file).map_err(|e| Error::io(&candidate, e))?;
-                    return Ok(candidate);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io(&candidate, e)),
+            if storage::create_new(&candidate, bytes.clone()).await? {
+                return Ok(candidate);
             }
         }
         unreachable!("some name is free")
     }
+}
+
+/// Where an execution's notebook is written.
+pub(crate) fn output_of(execution: &Execution) -> Result<Location> {
+    Location::parse(&execution.output_notebook_uri).map_err(|m| Error::Store {
+        url: String::new(),
+        message: format!("execution {} has a bad output location: {m}", execution.id),
+    })
 }
 
 pub fn parameters_of(spec: &ExecutionSpec) -> Parameters {

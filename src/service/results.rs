@@ -1,14 +1,12 @@
 //! What the server shows of executions: result pages (the page a run wrote, or the
 //! notebook as far as it got), share links, and the change feed behind live updates.
 
-use super::Service;
-use crate::error::{Error, Result};
-use crate::model::Schedule;
-use crate::model::{Execution, State};
-use crate::notebook::Notebook;
+use super::{output_of, Service};
+use crate::error::{Error, Failure, Result};
+use crate::model::{Execution, Schedule, State};
 use crate::render::render_html;
+use crate::storage::{self, Location};
 use crate::store::{now_text, time_text_in, Share};
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// Changes since a point of the feed.
@@ -58,28 +56,47 @@ impl Service {
     /// or no page) the notebook as far as it got, rendered now, with a notice.
     pub async fn result_html(&self, id: &str) -> Result<String> {
         let execution = self.store.get_execution(id).await?;
-        let page = PathBuf::from(&execution.output_html_uri);
-        if execution.state.is_terminal() && page.is_file() {
-            return std::fs::read_to_string(&page).map_err(|e| Error::io(&page, e));
+        if execution.state.is_terminal() {
+            if let Ok(page) = Location::parse(&execution.output_html_uri) {
+                match storage::read(&page).await {
+                    Ok(bytes) => return Ok(String::from_utf8_lossy(&bytes).into_owned()),
+                    Err(Error::Resource {
+                        failure: Failure::NotFound,
+                        ..
+                    }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
         }
-        let output = PathBuf::from(&execution.output_notebook_uri);
-        let source = if output.is_file() {
-            output
-        } else {
-            self.staged_input(id)
-        };
-        if !source.is_file() {
+        let mut notebook = None;
+        for source in [
+            output_of(&execution)?,
+            Location::Local(self.staged_input(id)),
+        ] {
+            match storage::read_notebook(&source).await {
+                Ok(nb) => {
+                    notebook = Some(nb);
+                    break;
+                }
+                Err(Error::Resource {
+                    failure: Failure::NotFound,
+                    ..
+                }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let Some(notebook) = notebook else {
             return Err(Error::NotFound {
                 kind: "result of execution",
                 id: id.to_owned(),
             });
-        }
+        };
         let notice = notice_of(&execution);
         let title = execution.spec.display_name.clone();
         // Rendering is CPU work: the other worker takes this one's tasks meanwhile.
-        tokio::task::block_in_place(|| {
-            Notebook::read(&source).map(|nb| render_html(&nb, &title, notice.as_deref()))
-        })
+        Ok(tokio::task::block_in_place(|| {
+            render_html(&notebook, &title, notice.as_deref())
+        }))
     }
 
     /// A link to the execution's result, valid for `lifetime`. The caller keeps the secret

@@ -2,14 +2,13 @@
 //! engine, reporting state and per-cell progress to the store, watching for cancel, and
 //! keeping its slot alive with a heartbeat. It exits when no work is left.
 
-use super::{parameters_of, Service};
+use super::{output_of, parameters_of, Service};
 use crate::backend::local::NAME as LOCAL;
 use crate::engine::{self, RunObserver, RunOptions};
 use crate::error::{Error, Result};
 use crate::model::{Execution, Progress, State};
-use crate::notebook::Notebook;
 use crate::render::render_html;
-use std::path::PathBuf;
+use crate::storage::{self, Location};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -98,14 +97,25 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     let store = &service.store;
     let id = execution.id.clone();
     let spec = &execution.spec;
-    let original = PathBuf::from(&spec.input_notebook);
+    let original = Location::parse(&spec.input_notebook).ok();
+    // The kernel runs in the notebook's folder, as papermill; a notebook in Cloud Storage
+    // has none here (the runner's own directory then).
     let cwd = original
-        .parent()
+        .as_ref()
+        .and_then(Location::as_local)
+        .and_then(|p| p.parent())
         .filter(|p| p.is_dir())
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_owned()));
+    // The snapshot made at submission; a scheduled run of a notebook in Cloud Storage reads
+    // it now (a schedule runs the notebook as it is when its slot comes).
+    let staged = service.staged_input(&id);
+    let input = match original {
+        Some(original) if !original.is_local() && !staged.exists() => original,
+        _ => Location::Local(staged),
+    };
     let options = RunOptions {
-        input: service.staged_input(&id),
-        output: Some(PathBuf::from(&execution.output_notebook_uri)),
+        input,
+        output: Some(output_of(&execution)?),
         parameters: parameters_of(spec),
         kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),
         cwd,
@@ -113,6 +123,7 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
         cell_timeout: spec.cell_timeout_seconds.map(Duration::from_secs_f64),
         allow_errors: spec.allow_errors,
         search: service.search.clone(),
+        ..Default::default()
     };
 
     let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -160,7 +171,7 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
                     }
                     Update::Succeeded => {
                         let _ = store.set_progress(&id, &progress).await;
-                        write_result_html(&result_files);
+                        write_result_html(&result_files).await;
                         let from = [State::Preparing, State::Running, State::Cancelling];
                         let _ = store
                             .transition(&id, &from, State::Succeeded, Some(""))
@@ -186,7 +197,7 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
 
     if result.is_err() {
         // The partial output, with the error where the run stopped.
-        write_result_html(&result_files);
+        write_result_html(&result_files).await;
     }
     let from = [State::Preparing, State::Running, State::Cancelling];
     let (state, message) = match &result {
@@ -209,16 +220,17 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
 /// Where a run's results go: the output notebook and its rendered page.
 #[derive(Clone)]
 struct ResultFiles {
-    notebook: PathBuf,
-    html: PathBuf,
+    notebook: Option<Location>,
+    html: Option<Location>,
     title: String,
 }
 
 impl ResultFiles {
     fn of(execution: &Execution) -> ResultFiles {
+        let parse = |uri: &str| Location::parse(uri).ok();
         ResultFiles {
-            notebook: PathBuf::from(&execution.output_notebook_uri),
-            html: PathBuf::from(&execution.output_html_uri),
+            notebook: parse(&execution.output_notebook_uri),
+            html: parse(&execution.output_html_uri),
             title: execution.spec.display_name.clone(),
         }
     }
@@ -226,17 +238,16 @@ impl ResultFiles {
 
 /// Renders the output notebook next to it. A run's result does not depend on its page: a
 /// failure here is logged (runner.log) and the state recorded as it is.
-fn write_result_html(files: &ResultFiles) {
-    if files.html.as_os_str().is_empty() || !files.notebook.is_file() {
+async fn write_result_html(files: &ResultFiles) {
+    let (Some(notebook), Some(html)) = (&files.notebook, &files.html) else {
         return;
-    }
-    let written = Notebook::read(&files.notebook).and_then(|nb| {
-        crate::notebook::write_atomic(&files.html, render_html(&nb, &files.title, None).as_bytes())
-    });
-    if let Err(e) = written {
-        eprintln!(
-            "notebook-executor runner: cannot write {}: {e}",
-            files.html.display()
-        );
+    };
+    let notebook = match storage::read_notebook(notebook).await {
+        Ok(notebook) => notebook,
+        Err(_) => return, // nothing was written (the run failed before its first write)
+    };
+    let page = render_html(&notebook, &files.title, None);
+    if let Err(e) = storage::write(html, page.into_bytes()).await {
+        eprintln!("notebook-executor runner: cannot write {html}: {e}");
     }
 }

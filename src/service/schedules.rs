@@ -5,9 +5,10 @@ use super::Service;
 use crate::error::{Error, Result};
 use crate::model::MissedRuns;
 use crate::model::{Execution, ExecutionSpec, State};
-use crate::model::{Schedule, ScheduleFields, ScheduleState};
+use crate::model::{Schedule, ScheduleChanges, ScheduleFields, ScheduleState};
 use crate::schedule::plan::{plan, Fire, ON_TIME_WITHIN};
 use crate::schedule::{instant_text, parse_instant, CronSchedule};
+use crate::storage::Location;
 use crate::store::{now_text, Due, DueKey, DueSchedule, Firing};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -30,7 +31,7 @@ impl Service {
             fields.cron_schedule.as_deref().unwrap_or(""),
             fields.time_zone.as_deref().unwrap_or(""),
         )?;
-        self.check_template(&mut template)?;
+        self.check_template(&mut template).await?;
         let now = now_text();
         let schedule = Schedule {
             id: uuid::Uuid::new_v4().simple().to_string(),
@@ -53,14 +54,14 @@ impl Service {
         Ok(schedule)
     }
 
-    fn check_template(&self, template: &mut ExecutionSpec) -> Result<()> {
+    async fn check_template(&self, template: &mut ExecutionSpec) -> Result<()> {
         if template.idempotency_token.is_some()
             || template.schedule_id.is_some()
             || template.scheduled_time.is_some()
         {
             return Err(Error::invalid("execution_template", "idempotency_token, schedule_id and scheduled_time are set per run, not in a template"));
         }
-        self.validate_spec(template).map(drop)
+        self.validate_spec(template).await.map(drop)
     }
 
     pub async fn get_schedule(&self, id: &str) -> Result<Schedule> {
@@ -87,8 +88,9 @@ impl Service {
         })
     }
 
-    /// Edits take effect for the next slot; a new cron or zone recomputes it.
-    pub async fn update_schedule(&self, id: &str, fields: ScheduleFields) -> Result<Schedule> {
+    /// Edits take effect for the next slot; a new cron or zone recomputes it. Template
+    /// fields are merged into the template, which is then checked as a whole.
+    pub async fn update_schedule(&self, id: &str, fields: ScheduleChanges) -> Result<Schedule> {
         let mut schedule = self.store.get_schedule(id).await?;
         let timing_changed = fields.cron_schedule.is_some() || fields.time_zone.is_some();
         let cron = CronSchedule::parse(
@@ -98,8 +100,9 @@ impl Service {
                 .unwrap_or(&schedule.cron_schedule),
             fields.time_zone.as_deref().unwrap_or(&schedule.time_zone),
         )?;
-        if let Some(mut template) = fields.execution_template {
-            self.check_template(&mut template)?;
+        if let Some(changes) = fields.execution_template {
+            let mut template = merged(&schedule.execution_template, changes)?;
+            self.check_template(&mut template).await?;
             schedule.execution_template = template;
         }
         if let Some(name) = fields.display_name {
@@ -325,29 +328,71 @@ impl Service {
         spec.schedule_id = Some(schedule.id.clone());
         spec.scheduled_time = Some(instant_text(slot));
         let dir_key = (spec.backend.clone(), spec.output_location.clone());
-        let output_dir = context
-            .output_dirs
+        let output = context
+            .outputs
             .entry(dir_key)
             .or_insert_with(|| {
-                self.backends
+                // Checked when the schedule was saved; a local folder removed since is
+                // made again (a bucket's state is the run's to find out).
+                let folder = self
+                    .backends
                     .get(&spec.backend)
-                    .and_then(|b| self.output_dir(&spec, &b.capabilities().output_schemes))
-                    .unwrap_or_else(|_| self.default_output_dir.clone())
+                    .and_then(|b| self.output_folder(&spec, &b.capabilities().output_schemes))
+                    .unwrap_or_else(|_| self.default_output.clone());
+                if let Location::Local(dir) = &folder {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                folder
             })
             .clone();
-        let mut execution = Service::new_execution(spec, &output_dir);
-        let input = PathBuf::from(&execution.spec.input_notebook);
-        let staged = self.staged_input(&execution.id);
-        if let Err(message) = context.snapshot(&input, &staged) {
-            execution.state = State::Failed;
-            execution.state_message = format!(
-                "the schedule could not read its notebook {}: {message}",
-                input.display()
-            );
-            execution.end_time = Some(execution.create_time.clone());
+        let mut execution = Service::new_execution(spec, &output);
+        match Location::parse(&execution.spec.input_notebook) {
+            // A notebook in Cloud Storage is read when its run starts (no network call in
+            // the firing transaction).
+            Ok(Location::Gcs { .. }) => {}
+            Ok(Location::Local(input)) => {
+                let staged = self.staged_input(&execution.id);
+                if let Err(message) = context.snapshot(&input, &staged) {
+                    execution.state = State::Failed;
+                    execution.state_message = format!(
+                        "the schedule could not read its notebook {}: {message}",
+                        input.display()
+                    );
+                    execution.end_time = Some(execution.create_time.clone());
+                }
+            }
+            Err(message) => {
+                execution.state = State::Failed;
+                execution.state_message = format!("the schedule's notebook: {message}");
+                execution.end_time = Some(execution.create_time.clone());
+            }
         }
         execution
     }
+}
+
+/// The template with `changes` set over it; a value of the wrong type names its field.
+fn merged(template: &ExecutionSpec, changes: Map<String, Value>) -> Result<ExecutionSpec> {
+    let mut value = serde_json::to_value(template).expect("records serialize");
+    let fields = value.as_object_mut().expect("a template is an object");
+    let known: Vec<String> = fields.keys().cloned().collect();
+    for (field, change) in changes {
+        if !known.contains(&field) {
+            return Err(Error::invalid(
+                "execution_template",
+                format!("unknown field {field:?}"),
+            ));
+        }
+        fields.insert(field, change);
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e
+            .path()
+            .iter()
+            .next()
+            .map_or("execution_template".to_owned(), |s| s.to_string());
+        Error::invalid(&field, e.inner().to_string())
+    })
 }
 
 /// Executions built ahead of a slot, by schedule id (with the schedule's update time then).
@@ -382,7 +427,7 @@ impl PreparedFiring {
 struct FireContext {
     crons: HashMap<(String, String), Option<CronSchedule>>,
     plans: HashMap<(String, String, jiff::Timestamp, MissedRuns), Fire>,
-    output_dirs: HashMap<(String, String), PathBuf>,
+    outputs: HashMap<(String, String), Location>,
     /// A notebook read once per firing: its first snapshot, or why it could not be read.
     snapshots: HashMap<PathBuf, std::result::Result<PathBuf, String>>,
 }

@@ -370,6 +370,7 @@ PLAN = {
         ("GET", "/schedules/preview", "200 400")),
     "dialog": _statuses(
         ("GET", "/environments", "200"), ("GET", "/config", "200"), ("GET", "/notebooks/parameters", "200 400")),
+    "storage": _statuses(("GET", "/storage/buckets", "200 503"), ("POST", "/storage/buckets", "201 400 409 503")),
     # Browser routes redirect to the login page; API routes answer 403 (the rest: see below).
     "unauthenticated": _statuses(("GET", "/executions/{execution_id}/result", "302"),
                                  ("GET", "/executions/{execution_id}/notebook", "302")),
@@ -378,7 +379,7 @@ PLAN = {
     # Every route that reads or writes the store answers 503 when it is unavailable.
     "store_down": {(m, p, "503") for m, p in operations()
                    if p not in ("/shared/{token}", "/schedules/preview", "/notebooks/parameters", "/environments",
-                                "/config")},
+                                "/config", "/storage/buckets")},
 }
 
 
@@ -592,6 +593,27 @@ async def test_dialog_routes(contract, root):
     c.assert_covered(PLAN["dialog"])
 
 
+async def test_storage_routes(contract, fake_gcs, bucket, monkeypatch, tmp_path):
+    c = contract
+    listed = await c.ok("GET", "/storage/buckets")
+    assert bucket in [b["name"] for b in listed["buckets"]]
+    name = "nx-made-" + os.urandom(4).hex()
+    made = await c.ok("POST", "/storage/buckets", body={"name": name, "location": "europe-west1"}, expect=201)
+    assert made["name"] == name
+    assert name in [b["name"] for b in (await c.ok("GET", "/storage/buckets"))["buckets"]]
+    code, err = await c("POST", "/storage/buckets", body={"name": name}, expect=409)
+    assert err["error"]["code"] == "conflict" and name in err["error"]["message"]
+    for body in ({"name": "Bad Name!"}, {}, {"name": 5}, {"name": "ok-name", "colour": "red"}):
+        code, err = await c("POST", "/storage/buckets", body=body, expect=400)
+    # No emulator and no credentials: Google cannot be used; the message says what to set.
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code, err = await c("GET", "/storage/buckets", expect=503)
+    assert err["error"]["code"] == "no_credentials" and "GOOGLE_APPLICATION_CREDENTIALS" in err["error"]["message"]
+    await c("POST", "/storage/buckets", body={"name": "nx-no-credentials"}, expect=503)
+    c.assert_covered(PLAN["storage"])
+
+
 def _one_request_per_operation(execution_id: str = "x", schedule_id: str = "y"):
     """(method, template, ids, query, body) for every API operation."""
     ids = {"execution_id": execution_id, "schedule_id": schedule_id, "share_id": "z"}
@@ -684,7 +706,7 @@ def _free_port() -> int:
 class LiveServer:
     """`jupyter server` with the extension, on loopback, with a private root, data dir and store."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, storage_emulator: str):
         self.root = base / "root"
         self.root.mkdir()
         notebook(self.root / "params.ipynb", "print(f'alpha={alpha}')", params="alpha = 1")
@@ -693,7 +715,8 @@ class LiveServer:
         self.token = "t" + os.urandom(12).hex()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, JUPYTER_DATA_DIR=str(base / "data"), JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-                   JUPYTER_CONFIG_DIR=str(base / "config"), NOTEBOOK_EXECUTOR_STORE=f"sqlite://{base}/state/store.sqlite")
+                   JUPYTER_CONFIG_DIR=str(base / "config"), NOTEBOOK_EXECUTOR_STORE=f"sqlite://{base}/state/store.sqlite",
+                   STORAGE_EMULATOR_HOST=storage_emulator)
         self.log_path = base / "server.log"
         self.log = open(self.log_path, "w")
         jupyter = str(Path(sys.executable).parent / "jupyter")
@@ -755,8 +778,8 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    server = LiveServer(tmp_path_factory.mktemp("openapi-live"))
+def live_server(tmp_path_factory, fake_gcs):
+    server = LiveServer(tmp_path_factory.mktemp("openapi-live"), fake_gcs.url)
     yield server
     try:
         server.settle()

@@ -23,7 +23,7 @@ ROUTES = [
     ("DELETE", "executions/x/shares/y"), ("GET", "schedules"), ("POST", "schedules"), ("GET", "schedules/x"),
     ("PATCH", "schedules/x"), ("DELETE", "schedules/x"), ("POST", "schedules/x/run"),
     ("GET", "schedules/preview?cron_schedule=*+*+*+*+*"), ("GET", "notebooks/parameters?path=params.ipynb"),
-    ("GET", "environments"), ("GET", "config"),
+    ("GET", "environments"), ("GET", "config"), ("GET", "storage/buckets"), ("POST", "storage/buckets"),
 ]
 
 

@@ -21,6 +21,9 @@ class BadRequest(Exception):
 _DOMAIN = (
     (BadRequest, 400, "bad_request"),
     (nx_errors.NotFoundError, 404, "not_found"),
+    (nx_errors.PermissionDeniedError, 403, "permission_denied"),
+    (nx_errors.CredentialsError, 503, "no_credentials"),
+    (nx_errors.UnavailableError, 503, "unavailable"),
     (nx_errors.ConflictError, 409, "conflict"),
     (nx_errors.InvalidScheduleError, 400, "invalid_schedule"),
     (nx_errors.ParameterError, 400, "invalid_parameters"),

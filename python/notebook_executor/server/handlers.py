@@ -137,16 +137,12 @@ class NotebookDownloadHandler(FileHandler):
     @web.authenticated
     @authorized
     async def get(self, id):
-        path, name = await self.service.output_notebook(id)
+        # Read through the core's storage layer (a local file or a Cloud Storage object),
+        # which the run replaces whole: one read gives one whole version.
+        data, name = await self.service.output_notebook(id)
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{name}"')
-        # The run replaces it atomically: one read gives one whole version.
-        self.finish(await asyncio.to_thread(_read_bytes, path))
-
-
-def _read_bytes(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
+        self.finish(data)
 
 
 class ImportHandler(BaseHandler):
@@ -260,7 +256,7 @@ class NotebookParametersHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        path = self.service.root.notebook(self.get_query_argument("path", None), "path")
+        path = self.service.location(self.get_query_argument("path", None), "path", self.service.root.notebook)
         self.write_json({"parameters": await asyncio.to_thread(notebook_parameters, path)})
 
 
@@ -272,6 +268,20 @@ class EnvironmentsHandler(BaseHandler):
         kernels = [{"name": name, "display_name": s["spec"].get("display_name", name), "language": s["spec"].get("language", "")}
                    for name, s in sorted(specs.items())]
         self.write_json({"kernels": kernels, "container_images": list(self.extensionapp.container_images)})
+
+
+class BucketsHandler(BaseHandler):
+    """The project's Cloud Storage buckets, for the submit dialog (list, create and select)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.write_json(await self.service.list_buckets())
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        self.write_json(await self.service.create_bucket(self.body()), 201)
 
 
 class ConfigHandler(BaseHandler):
@@ -299,5 +309,6 @@ def routes() -> list[tuple[str, type]]:
         (rf"{API}/notebooks/parameters", NotebookParametersHandler),
         (rf"{API}/environments", EnvironmentsHandler),
         (rf"{API}/config", ConfigHandler),
+        (rf"{API}/storage/buckets", BucketsHandler),
         (rf"{SHARED}/([A-Za-z0-9_-]{{20,}})", SharedResultHandler),
     ]

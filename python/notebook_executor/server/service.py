@@ -87,20 +87,26 @@ class RestService:
     def _execution_fields(self, body: Any, what: str, *, partial: bool) -> dict:
         fields = dict(_object(body, what, SUBMISSION_FIELDS))
         if "input_notebook" in fields:
-            fields["input_notebook"] = self.root.notebook(fields["input_notebook"])
+            fields["input_notebook"] = self.location(fields["input_notebook"], "input_notebook", self.root.notebook)
         elif not partial:
             raise BadRequest("input_notebook: required (a notebook path relative to the server's root)",
                              field="input_notebook")
         if "parameters" in fields:
             fields["parameters"] = _parameters(fields["parameters"])
-        location = fields.get("output_location")
-        if isinstance(location, str) and location and "://" not in location:
-            fields["output_location"] = self.root.folder(location, "output_location")
-        elif isinstance(location, str) and location.startswith("file://"):
-            fields["output_location"] = self.root.folder(location[len("file://"):], "output_location")
+        if fields.get("output_location"):
+            fields["output_location"] = self.location(fields["output_location"], "output_location", self.root.folder)
         if not partial and not fields.get("backend"):
             fields["backend"] = self.default_backend
         return {k: v for k, v in fields.items() if v is not None}
+
+    def location(self, value: Any, field: str, local) -> Any:
+        """A URI as it is (the core takes ``gs://`` and refuses unknown schemes); a path or
+        ``file://`` URI must be in the root (``local`` resolves it)."""
+        if isinstance(value, str) and "://" in value and not value.startswith("file://"):
+            return value
+        if isinstance(value, str) and value.startswith("file://"):
+            value = value[len("file://"):]
+        return local(value, field)
 
     # Executions
 
@@ -113,11 +119,12 @@ class RestService:
     # (the same fields as Execution.to_dict), without building Python objects.
 
     async def list(self, state: str | None, schedule_id: str | None, page_size: int, page_token: str | None) -> dict:
-        items, token = await self._raw.list_async(state or None, schedule_id or None, page_size, page_token or None)
+        items, token = await self._raw.list(state or None, schedule_id or None, page_size, page_token or None,
+                                            blocking=False)
         return {"executions": [self.execution_view(e) for e in json.loads(items)], "next_page_token": token}
 
     async def get(self, id: str) -> dict:
-        return self.execution_view(json.loads(await self._raw.get_async(id)))
+        return self.execution_view(json.loads(await self._raw.get(id, blocking=False)))
 
     async def cancel(self, id: str) -> dict:
         return self.execution_view(await self.executor.cancel(id))
@@ -131,23 +138,29 @@ class RestService:
         execution = await self.executor.get(id)
         return html, execution.done
 
-    async def output_notebook(self, id: str) -> tuple[str, str]:
-        """(path of the executed notebook, a file name for the download)."""
-        import os
-
-        from ..errors import NotFoundError
-
-        execution = await self.executor.get(id)
-        path = execution.output_notebook_uri
-        if not path or not os.path.isfile(path):
-            raise NotFoundError(f"execution {id} has no output notebook yet ({execution.state})")
-        return path, os.path.basename(path)
+    async def output_notebook(self, id: str) -> tuple[bytes, str]:
+        """(the executed notebook's bytes, a file name for the download)."""
+        return await self.core.output_notebook_async(id)
 
     async def import_result(self, id: str, body: Any) -> dict:
         dest = _object(body, "import request", frozenset({"dest_dir"})).get("dest_dir") or "imported_notebook_jobs"
         real_dest = self.root.folder(dest, "dest_dir")
         path = await self.executor.import_result(id, real_dest)
         return {"path": self.root.relative(path)}
+
+    # Cloud Storage buckets (the dialog's "select a bucket, or create one")
+
+    async def list_buckets(self) -> dict:
+        return {"buckets": json.loads(await self.core.list_buckets_async())}
+
+    async def create_bucket(self, body: Any) -> dict:
+        body = _object(body, "bucket", frozenset({"name", "location"}))
+        name, location = body.get("name"), body.get("location") or ""
+        if not isinstance(name, str) or not name:
+            raise BadRequest("name: required (the new bucket's name)", field="name")
+        if not isinstance(location, str):
+            raise BadRequest("location: give a region name, e.g. us-central1", field="location")
+        return json.loads(await self.core.create_bucket_async(name, location))
 
     # Share links: the secret goes to the caller once; the store keeps its hash.
 
@@ -189,7 +202,7 @@ class RestService:
         return self.schedule_view(schedule)
 
     async def list_schedules(self, state: str | None, page_size: int, page_token: str | None) -> dict:
-        items, token = await self._raw.list_schedules_async(state or None, page_size, page_token or None)
+        items, token = await self._raw.list_schedules(state or None, page_size, page_token or None, blocking=False)
         return {"schedules": [self.schedule_view(s) for s in json.loads(items)], "next_page_token": token}
 
     async def get_schedule(self, id: str) -> dict:
