@@ -313,3 +313,62 @@ impl From<&Path> for Location {
         Location::Local(path.to_owned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+    use std::path::PathBuf;
+
+    fn gcs(bucket: &str, name: &str) -> Location {
+        Location::Gcs {
+            bucket: bucket.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn locations_parse_by_scheme() {
+        assert_eq!(
+            Location::parse("gs://b-1/out/run.ipynb").unwrap(),
+            gcs("b-1", "out/run.ipynb")
+        );
+        assert_eq!(Location::parse("gs://bkt").unwrap(), gcs("bkt", ""));
+        assert_eq!(
+            Location::parse("file:///tmp/x.ipynb").unwrap(),
+            Location::Local(PathBuf::from("/tmp/x.ipynb"))
+        );
+        assert_eq!(
+            Location::parse("rel/x.ipynb").unwrap(),
+            Location::Local(PathBuf::from("rel/x.ipynb"))
+        );
+        // A colon in a local name is not a scheme.
+        assert!(Location::parse("a:b.ipynb").unwrap().is_local());
+        for bad in [
+            "",
+            "s3://b/x",
+            "gs://Upper/x",
+            "gs://ab/x",
+            "gs://b_/x",
+            "file://rel/x",
+            "gs://bkt/a\nb",
+        ] {
+            assert!(Location::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn folders_join_parent_and_names() {
+        let folder = Location::parse_folder("gs://bkt/out").unwrap();
+        assert_eq!(folder, gcs("bkt", "out/"));
+        let file = folder.join("run.ipynb");
+        assert_eq!(file.to_string(), "gs://bkt/out/run.ipynb");
+        assert_eq!(file.parent(), folder);
+        assert_eq!(file.file_name().as_deref(), Some("run.ipynb"));
+        assert_eq!(file.stem().as_deref(), Some("run"));
+        assert_eq!(gcs("bkt", "").join("a.ipynb"), gcs("bkt", "a.ipynb"));
+        assert_eq!(gcs("bkt", "a.ipynb").parent(), gcs("bkt", ""));
+        let local = Location::parse("/data/in.ipynb").unwrap();
+        assert_eq!(local.parent(), Location::Local(PathBuf::from("/data")));
+        assert_eq!(local.stem().as_deref(), Some("in"));
+    }
+}
