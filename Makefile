@@ -80,6 +80,7 @@ bench: develop ## Benchmarks against papermill and nbclient (figures for the REA
 	$(PY) bench/service.py
 	$(PY) bench/schedules.py
 	$(PY) bench/rest.py
+	$(PY) bench/storage.py
 
 .PHONY: fmt
 fmt: ## Format the Rust code

@@ -191,7 +191,7 @@ pub async fn read(bucket: &str, name: &str) -> Result<Vec<u8>> {
 /// Writes `bytes` as the object; `only_new` makes it a no-op (false) when the object exists.
 pub async fn write(bucket: &str, name: &str, bytes: bytes::Bytes, only_new: bool) -> Result<bool> {
     if bytes.len() as u64 <= RESUMABLE_ABOVE {
-        return media_upload(bucket, name, bytes, only_new).await;
+        return media_upload(bucket, name, Payload::Bytes(bytes), only_new).await;
     }
     let spool = super::local::spool_file()?;
     std::fs::write(spool.path(), &bytes)
@@ -199,11 +199,35 @@ pub async fn write(bucket: &str, name: &str, bytes: bytes::Bytes, only_new: bool
     resumable_upload(bucket, name, spool.path(), bytes.len() as u64, only_new).await
 }
 
+/// What an upload sends: bytes in memory, or a local file streamed from disk (so that its
+/// content is never held in memory whole).
+enum Payload<'a> {
+    Bytes(bytes::Bytes),
+    File { path: &'a Path, size: u64 },
+}
+
+impl Payload<'_> {
+    /// A body for one attempt (a stream cannot be sent twice: each attempt reopens the file).
+    fn body(&self) -> Result<(reqwest::Body, u64)> {
+        match self {
+            Payload::Bytes(bytes) => Ok((bytes.clone().into(), bytes.len() as u64)),
+            Payload::File { path, size } => {
+                let file = std::fs::File::open(path).map_err(|e| local_error(path, e))?;
+                let stream = tokio_util::io::ReaderStream::with_capacity(
+                    tokio::fs::File::from_std(file),
+                    256 * 1024,
+                );
+                Ok((reqwest::Body::wrap_stream(stream), *size))
+            }
+        }
+    }
+}
+
 /// One request; the object appears whole or not at all.
 async fn media_upload(
     bucket: &str,
     name: &str,
-    bytes: bytes::Bytes,
+    payload: Payload<'_>,
     only_new: bool,
 ) -> Result<bool> {
     let call = Call::new().await?;
@@ -218,10 +242,12 @@ async fn media_upload(
     }
     let what = uri(bucket, name).to_string();
     let response = google::send(&what, || {
+        let (body, length) = payload.body()?;
         Ok(call
             .request(reqwest::Method::POST, &url)
             .header(reqwest::header::CONTENT_TYPE, content_type(name))
-            .body(bytes.clone()))
+            .header(reqwest::header::CONTENT_LENGTH, length)
+            .body(body))
     })
     .await?;
     match response.status().as_u16() {
@@ -246,12 +272,8 @@ pub async fn upload_file(bucket: &str, name: &str, file: &Path) -> Result<()> {
         .map_err(|e| local_error(file, e))?
         .len();
     if size <= RESUMABLE_ABOVE {
-        let bytes = tokio::fs::read(file)
-            .await
-            .map_err(|e| local_error(file, e))?;
-        return media_upload(bucket, name, bytes.into(), false)
-            .await
-            .map(drop);
+        let payload = Payload::File { path: file, size };
+        return media_upload(bucket, name, payload, false).await.map(drop);
     }
     resumable_upload(bucket, name, file, size, false)
         .await
