@@ -61,7 +61,7 @@ def execute_notebook(
 
 
 def _execute(input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress,
-             log_output, allow_errors, return_notebook) -> str | None:
+             log_output, allow_errors, return_notebook, status=None) -> str | None:
     return _core.execute_notebook(
         os.fspath(input_path),
         None if output_path is None else os.fspath(output_path),
@@ -75,6 +75,7 @@ def _execute(input_path, output_path, parameters, kernel_name, cwd, timeout, cel
         allow_errors,
         python_env(),
         return_notebook,
+        status,
     )
 
 

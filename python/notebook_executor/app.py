@@ -26,10 +26,23 @@ class NotebookExecutor(ExtensionApp):
     concurrency = Integer(0, config=True, help="Local executions running at once (0: the number of cores).")
     output_location = Unicode("", config=True, help="Where results go when a submission names no output_location "
                               "(default: {jupyter_data_dir}/notebook_executor/outputs/).")
-    machine_types = List(Unicode(), config=True, help="Machine types the submit dialog offers for remote backends.")
-    accelerator_types = List(Unicode(), config=True, help="Accelerator types the dialog offers for remote backends.")
-    regions = List(Unicode(), config=True, help="Regions the dialog offers for remote backends.")
-    container_images = List(Unicode(), config=True, help="Container images offered as environments for remote backends.")
+    # The Vertex AI backend (empty: NOTEBOOK_EXECUTOR_VERTEX_* or the defaults; empty lists
+    # offer Vertex's whole catalogue).
+    vertex_project = Unicode("", config=True, help="Google Cloud project of the Vertex AI jobs (default: "
+                             "GOOGLE_CLOUD_PROJECT, the credentials', the metadata server's).")
+    vertex_regions = List(Unicode(), config=True, help="Regions offered for Vertex AI jobs.")
+    vertex_default_region = Unicode("", config=True, help="The region of jobs that name none (default: the first "
+                                    "of vertex_regions, else us-central1).")
+    vertex_machine_types = List(Unicode(), config=True, help="Machine types offered for Vertex AI jobs.")
+    vertex_accelerator_types = List(Unicode(), config=True, help="Accelerator types offered for Vertex AI jobs.")
+    vertex_container_images = List(Unicode(), config=True, help="Container images (with notebook-executor "
+                                   "installed) offered as environments; the first is the default.")
+    vertex_output_location = Unicode("", config=True, help="gs:// prefix where Vertex AI results go by default.")
+    vertex_service_account = Unicode("", config=True, help="Service account of the jobs (default: Vertex AI "
+                                     "Training's own).")
+    vertex_network = Unicode("", config=True, help="VPC network the jobs join (projects/N/global/networks/NAME).")
+    vertex_endpoint = Unicode("", config=True, help="Scheme and host of the Vertex AI API ({region} is replaced; "
+                              "default: https://{region}-aiplatform.googleapis.com).")
     retention_days = Float(0.0, config=True, help="Delete finished executions (and outputs) older than this many "
                            "days, checked hourly (0: keep them).")
     keep_per_schedule = Integer(0, config=True, help="Keep only the newest N finished executions of each schedule "
@@ -49,6 +62,7 @@ class NotebookExecutor(ExtensionApp):
             root_dir=self.serverapp.root_dir,
             concurrency=self.concurrency or None,
             output_dir=self.output_location or None,
+            backends=self.backends_config(),
             default_backend=self.default_backend,
             share_lifetime_seconds=self.share_lifetime_seconds,
         )
@@ -85,17 +99,30 @@ class NotebookExecutor(ExtensionApp):
                 self.log.warning("notebook_executor: retention failed", exc_info=True)
             await asyncio.sleep(3600)
 
+    def backends_config(self) -> dict:
+        """The remote backends' settings, as the core takes them."""
+        vertex = {"project": self.vertex_project, "regions": list(self.vertex_regions),
+                  "default_region": self.vertex_default_region, "machine_types": list(self.vertex_machine_types),
+                  "accelerator_types": list(self.vertex_accelerator_types),
+                  "container_images": list(self.vertex_container_images),
+                  "output_location": self.vertex_output_location, "service_account": self.vertex_service_account,
+                  "network": self.vertex_network, "endpoint": self.vertex_endpoint}
+        return {"vertex": vertex}
+
     def client_config(self) -> dict:
         """What the submit dialog needs."""
         import json
 
+        backends = json.loads(self.service.core.backends())
+        remote = [b for b in backends if b["remote"]]
         return {
-            "backends": json.loads(self.service.core.backends()),
+            "backends": backends,
             "default_backend": self.default_backend,
-            "machine_types": list(self.machine_types),
-            "accelerator_types": list(self.accelerator_types),
-            "regions": list(self.regions),
-            "container_images": list(self.container_images),
+            # The first remote backend's, for clients that show one list (each backend has its own).
+            "machine_types": remote[0]["machine_types"] if remote else [],
+            "accelerator_types": remote[0]["accelerator_types"] if remote else [],
+            "regions": remote[0]["regions"] if remote else [],
+            "container_images": sorted({i for b in backends for i in b["container_images"]}),
             "default_kernel_name": self.serverapp.kernel_manager.default_kernel_name,
             "default_output_location": self.output_location,
             "default_time_zone": "UTC",

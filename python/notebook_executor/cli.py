@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -10,7 +11,7 @@ import warnings
 from pathlib import Path
 
 from . import __version__, _core, _execute
-from .errors import CellExecutionError, NotebookExecutorError, ParameterError
+from .errors import CellExecutionError, NotebookExecutorError, ParameterError, ValidationError
 
 PROG = "notebook-executor"
 EXIT_USAGE = 2
@@ -35,6 +36,39 @@ def _add_parameter_options(parser: argparse.ArgumentParser) -> None:
                        help="parameters as a YAML string")
     group.add_argument("--parameters", dest="strings", action="append", metavar="STR", default=[],
                        help='parameters as name=value pairs: optimizer="SGD",learning_rate=0.01')
+    group.add_argument("--parameters-json", dest="jsons", action="append", metavar="JSON", default=[],
+                       help="parameters as a JSON object, types exact (what the remote backends' jobs get)")
+
+
+def add_execution_options(parser: argparse.ArgumentParser) -> None:
+    """Where and how a background execution runs (submit, schedules create)."""
+    group = parser.add_argument_group("where it runs")
+    group.add_argument("--backend", help="local (default), vertex...")
+    group.add_argument("--output-location", help="folder or gs:// prefix for the executed notebook")
+    group.add_argument("--machine-type", help="e.g. n1-standard-4 (remote backends)")
+    group.add_argument("--accelerator-type", help="e.g. NVIDIA_TESLA_T4")
+    group.add_argument("--accelerator-count", type=int, metavar="N")
+    group.add_argument("--region", help="e.g. us-central1")
+    group.add_argument("--environment", metavar="IMAGE", help="the container image (remote backends)")
+    group.add_argument("--service-account", metavar="EMAIL", help="the job's service account")
+    group.add_argument("--network", help="the VPC network the job joins")
+    group.add_argument("--label", dest="labels", action="append", metavar="KEY=VALUE", default=[],
+                       help="a label of the execution (and of its job)")
+
+
+def execution_fields(args: argparse.Namespace) -> dict:
+    """The fields of `add_execution_options` that were given."""
+    labels = {}
+    for item in args.labels:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValidationError(f"--label {item!r}: give KEY=VALUE", field="labels")
+        labels[key] = value
+    fields = {"backend": args.backend, "output_location": args.output_location, "machine_type": args.machine_type,
+              "accelerator_type": args.accelerator_type, "accelerator_count": args.accelerator_count,
+              "region": args.region, "environment": args.environment, "service_account": args.service_account,
+              "network": args.network, "labels": labels or None}
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-errors", action="store_true", help="go on after a cell raises")
     run.add_argument("--log-output", action="store_true", help="copy cell output to stderr as it comes")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    run.add_argument("--status", metavar="URI", help="write the run's progress and end state there as JSON "
+                     "(remote backends follow their jobs by it)")
     run.set_defaults(handler=_run)
 
     submit = commands.add_parser("submit", help="queue a notebook to run in the background",
@@ -64,8 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--name", dest="display_name", help="the execution's name (default: the notebook's)")
     _add_parameter_options(submit)
     submit.add_argument("-k", "--kernel", dest="kernel_name", help="the kernel (default: the notebook's)")
-    submit.add_argument("--backend", default="local", help="where it runs (default: local)")
-    submit.add_argument("--output-location", help="folder for the executed notebook")
+    add_execution_options(submit)
     submit.add_argument("--timeout", type=float, metavar="S", help="EXPIRED after S seconds of running")
     submit.add_argument("--cell-timeout", type=float, metavar="S", help="stop any cell after S seconds")
     submit.add_argument("--allow-errors", action="store_true", help="go on after a cell raises")
@@ -151,6 +186,14 @@ def collect_parameters(args: argparse.Namespace) -> dict:
         parameters.update(_load_yaml(text, path))
     for text in args.yamls:
         parameters.update(_load_yaml(text, "-y"))
+    for text in args.jsons:
+        try:
+            value = json.loads(text)
+        except ValueError as e:
+            raise ParameterError(f"--parameters-json: not JSON: {e}") from None
+        if not isinstance(value, dict):
+            raise ParameterError("--parameters-json: give a JSON object")
+        parameters.update(value)
     for text in args.strings:
         parameters.update(_core.parse_parameter_string(text))
     for name, value in args.typed:
@@ -183,6 +226,7 @@ def _run(args: argparse.Namespace) -> int:
         log_output=args.log_output,
         allow_errors=args.allow_errors,
         return_notebook=False,  # the CLI needs only the file
+        status=args.status,
     )
     if not args.output:
         print(f"{PROG}: wrote {output}", file=sys.stderr)
@@ -220,9 +264,8 @@ def _submit(args: argparse.Namespace) -> int:
     executor = _executor(args)
     execution = executor.submit(
         args.input, parameters=collect_parameters(args), display_name=args.display_name,
-        kernel_name=args.kernel_name, backend=args.backend, output_location=args.output_location,
-        timeout_seconds=args.timeout, cell_timeout_seconds=args.cell_timeout, allow_errors=args.allow_errors,
-        idempotency_token=args.idempotency_token,
+        kernel_name=args.kernel_name, timeout_seconds=args.timeout, cell_timeout_seconds=args.cell_timeout,
+        allow_errors=args.allow_errors, idempotency_token=args.idempotency_token, **execution_fields(args),
     )
     if args.wait:
         execution = _wait_with_progress(executor, execution)

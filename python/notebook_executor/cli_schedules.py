@@ -23,8 +23,10 @@ def add_commands(commands, add_parameter_options, add_store_option) -> None:
                         help="slots missed while no scheduler ran (default run_once)")
     add_parameter_options(create)
     create.add_argument("-k", "--kernel", dest="kernel_name", help="the kernel (default: the notebook's)")
-    create.add_argument("--output-location", help="folder for the executed notebooks")
     create.add_argument("--timeout", type=float, metavar="S", help="each run EXPIRED after S seconds")
+    from .cli import add_execution_options
+
+    add_execution_options(create)
     create.add_argument("--json", action="store_true", help="print the schedule as JSON")
     create.set_defaults(handler=_create)
 
@@ -91,12 +93,12 @@ def _resolve(executor, id: str) -> str:
 
 
 def _create(args) -> int:
-    from .cli import collect_parameters
+    from .cli import collect_parameters, execution_fields
 
     schedule = _executor(args).create_schedule(
         args.input, args.cron, args.tz, display_name=args.display_name, parameters=collect_parameters(args),
-        missed_runs=args.missed_runs, kernel_name=args.kernel_name, output_location=args.output_location,
-        timeout_seconds=args.timeout)
+        missed_runs=args.missed_runs, kernel_name=args.kernel_name, timeout_seconds=args.timeout,
+        **execution_fields(args))
     if args.json:
         _print_json(schedule.to_dict())
     else:

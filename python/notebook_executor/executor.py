@@ -195,8 +195,10 @@ class _Operations:
 
     _blocking: bool
 
-    def __init__(self, store: str | None = None, *, concurrency: int | None = None, output_dir: str | None = None):
-        self._core = _core.ExecutorCore(store, python_env(), concurrency, output_dir)
+    def __init__(self, store: str | None = None, *, concurrency: int | None = None, output_dir: str | None = None,
+                 backends: Mapping[str, Any] | None = None):
+        config = json.dumps(dict(backends)) if backends is not None else None
+        self._core = _core.ExecutorCore(store, python_env(), concurrency, output_dir, config)
 
     def _call(self, convert, method, *args):
         pending = method(*args, blocking=self._blocking)
@@ -292,7 +294,9 @@ class Executor(_Operations):
     ``store`` is a ``sqlite://`` path or a ``postgresql://`` URL (default:
     ``NOTEBOOK_EXECUTOR_STORE``, else ``{jupyter_data_dir}/notebook_executor/store.sqlite``).
     ``concurrency`` limits runs at once (default: the number of cores). ``output_dir``: where
-    results go by default (a folder or ``gs://`` prefix).
+    results go by default (a folder or ``gs://`` prefix). ``backends``: settings of the remote
+    backends, e.g. ``{"vertex": {"regions": ["europe-west4"], "container_images": [...]}}``
+    (what is not given comes from the ``NOTEBOOK_EXECUTOR_VERTEX_*`` variables; see the README).
     """
 
     _blocking = True

@@ -25,10 +25,14 @@ impl Backend for LocalBackend {
             accelerator_types: vec![],
             regions: vec![],
             output_schemes: vec!["", "gs"],
+            default_output_location: None,
+            container_images: vec![],
+            default_region: None,
+            remote: false,
         }
     }
 
-    fn validate(&self, spec: &ExecutionSpec) -> Result<()> {
+    fn validate(&self, spec: &mut ExecutionSpec) -> Result<()> {
         let offered = self.capabilities();
         check_offered(
             "machine_type",

@@ -1,15 +1,19 @@
 //! Backends: where executions run. The service owns records and the queue; a backend
-//! validates its own fields, starts work for queued executions, and stops work on cancel.
+//! validates its own fields, starts work for queued executions, keeps the records of its
+//! running ones true, and stops work on cancel.
 //!
-//! The interface is shaped for remote engines too (see docs/backends.md): for Vertex AI or
-//! Ray, `dispatch` submits a job whose container runs the same runner entry point
-//! (`python -m notebook_executor._runner`) against the store and polls running jobs,
-//! `request_cancel` cancels the remote job; state and progress reach the store from the
-//! runner inside the job, as they do locally.
+//! `local` runs executions in runner processes on this machine. The remote backends
+//! (`vertex`, see docs/backends.md) run each execution as a job whose container runs
+//! `notebook-executor run` on a staged copy of the notebook; the job never reaches the
+//! store: its state comes from the engine's API and its progress from a status object
+//! beside the output (`remote`).
 
 pub mod local;
+pub mod remote;
+pub mod vertex;
 
 pub use local::LocalBackend;
+pub use vertex::VertexBackend;
 
 use crate::error::{Error, Result};
 use crate::model::{Execution, ExecutionSpec};
@@ -29,13 +33,22 @@ pub struct Capabilities {
     pub regions: Vec<String>,
     /// URL schemes of output locations it writes to ("" is a local path).
     pub output_schemes: Vec<&'static str>,
+    /// Where its results go when a submission names no output location (None: the
+    /// service's default).
+    pub default_output_location: Option<String>,
+    /// Container images it runs (the first is the default); empty: the notebook's kernel.
+    pub container_images: Vec<String>,
+    pub default_region: Option<String>,
+    /// Runs on other machines, with their own kernels (not looked up here).
+    pub remote: bool,
 }
 
 pub trait Backend: Send + Sync {
     fn capabilities(&self) -> Capabilities;
 
-    /// Checks the fields only this backend knows (machine, accelerators, region).
-    fn validate(&self, spec: &ExecutionSpec) -> Result<()>;
+    /// Checks the fields only this backend knows (machine, accelerators, region, image)
+    /// and fills in its defaults for them.
+    fn validate(&self, spec: &mut ExecutionSpec) -> Result<()>;
 
     /// Starts work for this backend's queued executions within its limits, and brings
     /// its running ones up to date (dead local runners, finished remote jobs).
@@ -47,6 +60,17 @@ pub trait Backend: Send + Sync {
         store: &'a Store,
         execution: &'a Execution,
     ) -> BoxFuture<'a, Result<()>>;
+
+    /// Checks, at submission, what needs a call (credentials, a project, a reachable
+    /// service): an error here says the backend cannot take work now.
+    fn check_available(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Brings one execution that has not ended up to date (a read of its record).
+    fn refresh<'a>(&'a self, _store: &'a Store, _execution: &'a Execution) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The backends of a service, by name.

@@ -7,9 +7,11 @@ mod output_writer;
 mod outputs;
 mod papermill;
 mod progress;
+pub mod status;
 #[cfg(test)]
 mod tests;
 
+pub use output_writer::upload_interval;
 pub use progress::{RunObserver, TerminalObserver};
 
 use crate::error::{Error, Result};
@@ -45,6 +47,9 @@ pub struct RunOptions {
     /// Go on after a failing cell.
     pub allow_errors: bool,
     pub search: KernelSearch,
+    /// The kernel runs on another machine (a remote job, which has its own kernels): it is
+    /// not looked up here, and the notebook's language decides how parameters are written.
+    pub kernel_elsewhere: bool,
 }
 
 /// A notebook ready to run: read, kernel found, parameters injected. Everything that can
@@ -66,7 +71,20 @@ pub async fn prepare(options: RunOptions) -> Result<PreparedRun> {
             message: "the notebook names no kernel (metadata.kernelspec.name) nor a language; give a kernel name".into(),
         })?,
     };
-    let spec = options.search.find(&kernel_name)?;
+    let spec = if options.kernel_elsewhere {
+        KernelSpec {
+            name: kernel_name.clone(),
+            resource_dir: None,
+            argv: vec![],
+            display_name: kernel_name,
+            language: notebook.language().unwrap_or("").to_owned(),
+            env: Default::default(),
+            interrupt_mode: crate::kernel::InterruptMode::Signal,
+            env_prefix: None,
+        }
+    } else {
+        options.search.find(&kernel_name)?
+    };
     let language_name = if spec.language.is_empty() {
         notebook.language().unwrap_or("").to_owned()
     } else {

@@ -22,7 +22,7 @@ impl OutputWriter {
     pub fn new(target: Option<Location>, every: Option<Duration>) -> OutputWriter {
         OutputWriter {
             target,
-            every: every.unwrap_or_else(default_every),
+            every: every.unwrap_or_else(upload_interval),
             last_upload: None,
         }
     }
@@ -45,7 +45,7 @@ impl OutputWriter {
 }
 
 /// `NOTEBOOK_EXECUTOR_UPLOAD_INTERVAL` (seconds), else 5 s.
-fn default_every() -> Duration {
+pub fn upload_interval() -> Duration {
     std::env::var("NOTEBOOK_EXECUTOR_UPLOAD_INTERVAL")
         .ok()
         .and_then(|s| s.trim().parse::<f64>().ok())

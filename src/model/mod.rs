@@ -3,8 +3,10 @@
 
 mod execution;
 mod schedule;
+mod status;
 
 pub use execution::{Execution, ExecutionSpec, Progress, State};
+pub use status::{staged_input_uri_of, status_uri_of, RunStatus};
 pub use schedule::{
     LastExecution, MissedRuns, Schedule, ScheduleChanges, ScheduleFields, ScheduleState,
 };

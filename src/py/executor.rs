@@ -5,7 +5,8 @@
 use super::blocking::{block, block_interruptible};
 use super::errors::to_pyerr;
 use super::run::PythonEnv;
-use crate::backend::{Backends, LocalBackend};
+use crate::backend::vertex::VertexConfig;
+use crate::backend::{Backends, LocalBackend, VertexBackend};
 use crate::error::Error;
 use crate::model::{ExecutionSpec, State};
 use crate::model::{ScheduleChanges, ScheduleFields, ScheduleState};
@@ -38,6 +39,14 @@ where
             .await
             .map_err(|e| Python::attach(|py| to_pyerr(py, e)))
     })
+}
+
+/// The remote backends' settings (the server's traitlets); what is not given comes from the
+/// environment.
+#[derive(Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct BackendsConfig {
+    vertex: VertexConfig,
 }
 
 fn parse_state(state: Option<String>) -> Result<Option<State>, Error> {
@@ -175,14 +184,17 @@ where
 #[pymethods]
 impl ExecutorCore {
     #[new]
-    #[pyo3(signature = (store, env, concurrency=None, output_dir=None))]
+    #[pyo3(signature = (store, env, concurrency=None, output_dir=None, backends_json=None))]
     fn new(
         py: Python<'_>,
         store: Option<String>,
         env: PythonEnv,
         concurrency: Option<i64>,
         output_dir: Option<String>,
+        backends_json: Option<&str>,
     ) -> PyResult<Self> {
+        let config: BackendsConfig = parse_named(backends_json.unwrap_or("{}"), "backends", 0)
+            .map_err(|e| to_pyerr(py, e))?;
         let default_output = match output_dir.filter(|d| !d.is_empty()) {
             Some(text) => Location::parse_folder(&text)
                 .map_err(|m| to_pyerr(py, Error::invalid("output_location", m)))?
@@ -199,13 +211,15 @@ impl ExecutorCore {
             concurrency,
             python: env.executable.clone(),
         };
+        let vertex = VertexBackend::new(config.vertex);
         Ok(ExecutorCore {
             service: Service {
                 store,
-                backends: Backends::new(vec![Arc::new(local)]),
+                backends: Backends::new(vec![Arc::new(local), Arc::new(vertex)]),
                 search: env.search(),
                 default_output,
                 schedules_changed: Arc::default(),
+                listing_refreshed: Arc::default(),
             },
             concurrency,
         })

@@ -4,7 +4,8 @@
 use super::blocking::{block, block_interruptible};
 use super::errors::to_pyerr;
 use super::params::parameters_from_py;
-use crate::engine::{self, RunOptions, TerminalObserver};
+use crate::engine::{self, status, RunOptions, TerminalObserver};
+use crate::model::Progress;
 use crate::kernel::KernelSearch;
 use crate::storage;
 use pyo3::exceptions::PyUserWarning;
@@ -39,7 +40,7 @@ fn seconds(value: Option<f64>) -> Option<Duration> {
 }
 
 #[pyfunction]
-#[pyo3(signature = (input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress, log_output, allow_errors, env, return_notebook=true))]
+#[pyo3(signature = (input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress, log_output, allow_errors, env, return_notebook=true, status=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn execute_notebook(
     py: Python<'_>,
@@ -55,7 +56,12 @@ pub fn execute_notebook(
     allow_errors: bool,
     env: PythonEnv,
     return_notebook: bool,
+    status: Option<String>,
 ) -> PyResult<Option<String>> {
+    let status = status
+        .map(|s| storage::parse_field("status", &s))
+        .transpose()
+        .map_err(|e| to_pyerr(py, e))?;
     let parameters = parameters_from_py(parameters).map_err(|e| to_pyerr(py, e))?;
     let input = storage::parse_field("input_path", &input_path).map_err(|e| to_pyerr(py, e))?;
     let output = output_path
@@ -82,7 +88,10 @@ pub fn execute_notebook(
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let run = async move {
         let mut observer = TerminalObserver::new(progress, log_output);
-        let result = prepared.run(&mut observer, cancel_rx).await;
+        let result = match status {
+            None => prepared.run(&mut observer, cancel_rx).await,
+            Some(location) => run_reporting_status(prepared, &mut observer, cancel_rx, location).await,
+        };
         result.map(|nb| return_notebook.then(|| nb.as_value().to_string()))
     };
     // On Ctrl-C the run stops and its kernel is gone before the exception is raised.
@@ -94,6 +103,31 @@ pub fn execute_notebook(
         },
         Duration::from_secs(30),
     )
+}
+
+/// The run, with its status written beside its output as it goes and when it ends (for
+/// the backend following a remote job).
+async fn run_reporting_status(
+    prepared: engine::PreparedRun,
+    observer: &mut TerminalObserver,
+    cancel: tokio::sync::watch::Receiver<bool>,
+    location: storage::Location,
+) -> crate::error::Result<crate::notebook::Notebook> {
+    let (progress_tx, progress_rx) = tokio::sync::watch::channel(Progress::default());
+    let last = progress_rx.clone();
+    let writer = tokio::spawn(status::write_progress(
+        location.clone(),
+        progress_rx,
+        engine::upload_interval(),
+    ));
+    let result = {
+        let mut reporting = status::StatusObserver::new(observer, progress_tx);
+        prepared.run(&mut reporting, cancel).await
+    };
+    writer.abort();
+    let progress = last.borrow().clone();
+    status::write_final(&location, progress, &result).await?;
+    result
 }
 
 /// The kernelspecs visible to this interpreter: a list of `{name, display_name, language, resource_dir}`.

@@ -7,7 +7,9 @@
 mod ansi;
 mod page;
 
+use crate::model::Execution;
 use crate::notebook::{cell_source, lines, Notebook};
+use crate::storage::{self, Location};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -172,6 +174,26 @@ fn markdown(source: &str) -> String {
     let mut out = String::new();
     html::push_html(&mut out, Parser::new_ext(source, options));
     out
+}
+
+/// Renders an execution's output notebook into its page (`output_html_uri`), wherever both
+/// live. A run's result does not depend on its page: a failure here is logged (runner.log,
+/// the server's log) and the state recorded as it is.
+pub async fn write_result_page(execution: &Execution) {
+    let (Ok(notebook), Ok(page)) = (
+        Location::parse(&execution.output_notebook_uri),
+        Location::parse(&execution.output_html_uri),
+    ) else {
+        return;
+    };
+    let notebook = match storage::read_notebook(&notebook).await {
+        Ok(notebook) => notebook,
+        Err(_) => return, // nothing was written (the run failed before its first write)
+    };
+    let html = render_html(&notebook, &execution.spec.display_name, None);
+    if let Err(e) = storage::write(&page, html.into_bytes()).await {
+        eprintln!("notebook-executor: cannot write the result page {page}: {e}");
+    }
 }
 
 pub fn escape(text: &str) -> String {

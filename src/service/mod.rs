@@ -14,14 +14,17 @@ pub use results::Changes;
 pub use runner::run_runner;
 pub use scheduler::run_scheduler;
 
-use crate::backend::Backends;
+use crate::backend::{Backends, Capabilities};
 use crate::engine::{self, RunOptions};
 use crate::error::{Error, Failure, Result};
 use crate::kernel::KernelSearch;
-use crate::model::{Execution, ExecutionSpec, Progress, State, DEFAULT_BACKEND};
+use crate::model::{
+    staged_input_uri_of, status_uri_of, Execution, ExecutionSpec, Progress, State, DEFAULT_BACKEND,
+};
 use crate::params::{ParamValue, Parameters};
 use crate::storage::{self, Location};
 use crate::store::{now_text, ListFilter, Store};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +39,13 @@ pub struct Service {
     /// Wakes this process's scheduler when it changes a schedule (other processes' changes
     /// are seen by the scheduler's change check).
     pub schedules_changed: Arc<tokio::sync::Notify>,
+    /// When a listing last brought each remote backend's records up to date.
+    pub listing_refreshed: Arc<std::sync::Mutex<HashMap<&'static str, tokio::time::Instant>>>,
 }
+
+/// A listing asks a remote engine about its jobs at most this often (the dispatcher of a
+/// server or `serve` keeps them current meanwhile).
+const LISTING_REFRESH_EVERY: Duration = Duration::from_secs(2);
 
 pub struct Page {
     pub items: Vec<Execution>,
@@ -71,6 +80,8 @@ impl Service {
     /// folder, checked writable (a local one is created). Writes nothing else.
     pub async fn validate_spec(&self, spec: &mut ExecutionSpec) -> Result<Location> {
         let output = self.check_spec(spec)?;
+        let backend = self.backends.get(&spec.backend)?;
+        backend.check_available().await?;
         let input = storage::parse_field("input_notebook", &spec.input_notebook)?;
         if spec.display_name.is_empty() {
             spec.display_name = input.stem().unwrap_or_default();
@@ -80,6 +91,7 @@ impl Service {
             parameters: parameters_of(spec),
             kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),
             search: self.search.clone(),
+            kernel_elsewhere: backend.capabilities().remote,
             ..Default::default()
         })
         .await?;
@@ -116,19 +128,22 @@ impl Service {
                 ));
             }
         }
-        self.output_folder(spec, &backend.capabilities().output_schemes)
+        self.output_folder(spec, &backend.capabilities())
     }
 
-    /// The submission's output folder (the default when it names none), if its backend
-    /// writes there.
-    fn output_folder(&self, spec: &ExecutionSpec, schemes: &[&str]) -> Result<Location> {
-        let text = spec.output_location.trim();
+    /// The submission's output folder (the backend's default, else the service's, when it
+    /// names none), if its backend writes there.
+    fn output_folder(&self, spec: &ExecutionSpec, backend: &Capabilities) -> Result<Location> {
+        let text = match spec.output_location.trim() {
+            "" => backend.default_output_location.as_deref().unwrap_or(""),
+            given => given,
+        };
         let folder = if text.is_empty() {
             self.default_output.clone()
         } else {
             Location::parse_folder(text).map_err(|m| Error::invalid("output_location", m))?
         };
-        if !schemes.contains(&folder.scheme()) {
+        if !backend.output_schemes.contains(&folder.scheme()) {
             return Err(Error::invalid(
                 "output_location",
                 format!(
@@ -223,7 +238,17 @@ impl Service {
         Ok(())
     }
 
+    /// The record; one of a remote job that has not ended is first brought up to date (if
+    /// the engine cannot be reached, the record is shown as it was last seen).
     pub async fn get(&self, id: &str) -> Result<Execution> {
+        let execution = self.store.get_execution(id).await?;
+        if !execution.state.is_active() {
+            return Ok(execution);
+        }
+        let backend = self.backends.get(&execution.spec.backend)?;
+        if backend.refresh(&self.store, &execution).await.is_err() {
+            return Ok(execution);
+        }
         self.store.get_execution(id).await
     }
 
@@ -240,14 +265,44 @@ impl Service {
             .filter(|t| !t.is_empty())
             .map(decode_token)
             .transpose()?;
-        let (items, next) = self
+        let (mut items, mut next) = self
             .store
             .list_executions(filter, page_size, before)
             .await?;
+        if self.refresh_listed(&items).await {
+            (items, next) = self
+                .store
+                .list_executions(filter, page_size, before)
+                .await?;
+        }
         Ok(Page {
             items,
             next_page_token: next.map(encode_token),
         })
+    }
+
+    /// Brings the remote backends of the page's running records up to date (at most every
+    /// `LISTING_REFRESH_EVERY`); true if it did.
+    async fn refresh_listed(&self, items: &[Execution]) -> bool {
+        let mut refreshed = false;
+        for backend in self.backends.all() {
+            let capabilities = backend.capabilities();
+            let name = capabilities.name;
+            if !capabilities.remote
+                || !items.iter().any(|e| e.state.is_active() && e.spec.backend == name)
+            {
+                continue;
+            }
+            {
+                let mut last = self.listing_refreshed.lock().expect("not poisoned");
+                if last.get(name).is_some_and(|t| t.elapsed() < LISTING_REFRESH_EVERY) {
+                    continue;
+                }
+                last.insert(name, tokio::time::Instant::now());
+            }
+            refreshed |= backend.dispatch(&self.store).await.is_ok();
+        }
+        refreshed
     }
 
     /// A queued run never starts; a running one is stopped by its runner (interrupt, then
@@ -303,12 +358,16 @@ impl Service {
             });
         }
         let _ = storage::delete(&Location::Local(self.staged_input(id))).await;
+        // What a remote job was given and wrote beside its output (nothing, locally).
+        let out = &execution.output_notebook_uri;
+        let mut files = vec![staged_input_uri_of(out), status_uri_of(out)];
         if !keep_outputs {
-            for uri in [&execution.output_notebook_uri, &execution.output_html_uri] {
-                // Best effort: the record is gone; an output already removed is fine.
-                if let Ok(location) = Location::parse(uri) {
-                    let _ = storage::delete(&location).await;
-                }
+            files.extend([out.clone(), execution.output_html_uri.clone()]);
+        }
+        for uri in files.iter().filter(|u| !u.is_empty()) {
+            // Best effort: the record is gone; a file already removed is fine.
+            if let Ok(location) = Location::parse(uri) {
+                let _ = storage::delete(&location).await;
             }
         }
         Ok(())

@@ -7,8 +7,8 @@ use crate::backend::local::NAME as LOCAL;
 use crate::engine::{self, RunObserver, RunOptions};
 use crate::error::{Error, Result};
 use crate::model::{Execution, Progress, State};
-use crate::render::render_html;
-use crate::storage::{self, Location};
+use crate::render::write_result_page;
+use crate::storage::Location;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -143,12 +143,12 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
             }
         })
     };
-    let result_files = ResultFiles::of(&execution);
+    let result_of = execution.clone();
     let (updates_tx, mut updates_rx) = mpsc::unbounded_channel();
     let reporter = {
         let store = store.clone();
         let id = id.clone();
-        let result_files = result_files.clone();
+        let result_of = result_of.clone();
         tokio::spawn(async move {
             let mut progress = Progress::default();
             let mut running = false;
@@ -171,7 +171,7 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
                     }
                     Update::Succeeded => {
                         let _ = store.set_progress(&id, &progress).await;
-                        write_result_html(&result_files).await;
+                        write_result_page(&result_of).await;
                         let from = [State::Preparing, State::Running, State::Cancelling];
                         let _ = store
                             .transition(&id, &from, State::Succeeded, Some(""))
@@ -197,7 +197,7 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
 
     if result.is_err() {
         // The partial output, with the error where the run stopped.
-        write_result_html(&result_files).await;
+        write_result_page(&result_of).await;
     }
     let from = [State::Preparing, State::Running, State::Cancelling];
     let (state, message) = match &result {
@@ -217,37 +217,3 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     Ok(())
 }
 
-/// Where a run's results go: the output notebook and its rendered page.
-#[derive(Clone)]
-struct ResultFiles {
-    notebook: Option<Location>,
-    html: Option<Location>,
-    title: String,
-}
-
-impl ResultFiles {
-    fn of(execution: &Execution) -> ResultFiles {
-        let parse = |uri: &str| Location::parse(uri).ok();
-        ResultFiles {
-            notebook: parse(&execution.output_notebook_uri),
-            html: parse(&execution.output_html_uri),
-            title: execution.spec.display_name.clone(),
-        }
-    }
-}
-
-/// Renders the output notebook next to it. A run's result does not depend on its page: a
-/// failure here is logged (runner.log) and the state recorded as it is.
-async fn write_result_html(files: &ResultFiles) {
-    let (Some(notebook), Some(html)) = (&files.notebook, &files.html) else {
-        return;
-    };
-    let notebook = match storage::read_notebook(notebook).await {
-        Ok(notebook) => notebook,
-        Err(_) => return, // nothing was written (the run failed before its first write)
-    };
-    let page = render_html(&notebook, &files.title, None);
-    if let Err(e) = storage::write(html, page.into_bytes()).await {
-        eprintln!("notebook-executor runner: cannot write {html}: {e}");
-    }
-}

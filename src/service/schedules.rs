@@ -337,7 +337,7 @@ impl Service {
                 let folder = self
                     .backends
                     .get(&spec.backend)
-                    .and_then(|b| self.output_folder(&spec, &b.capabilities().output_schemes))
+                    .and_then(|b| self.output_folder(&spec, &b.capabilities()))
                     .unwrap_or_else(|_| self.default_output.clone());
                 if let Location::Local(dir) = &folder {
                     let _ = std::fs::create_dir_all(dir);

@@ -254,6 +254,35 @@ impl Store {
         Ok(())
     }
 
+    /// Records the job a remote backend created for the execution.
+    pub async fn set_backend_job_id(&self, id: &str, job_id: &str) -> Result<()> {
+        sqlx::query("UPDATE executions SET backend_job_id = $1, update_time = $2 WHERE id = $3")
+            .bind(job_id)
+            .bind(now_text())
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The executions of `backend` that have started and not ended (PREPARING, RUNNING,
+    /// CANCELLING), oldest first.
+    pub async fn active_executions(&self, backend: &str) -> Result<Vec<Execution>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM executions WHERE backend = $1 \
+             AND state IN ('PREPARING', 'RUNNING', 'CANCELLING') ORDER BY seq"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(backend)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|row| from_row(row).map(|(_, e)| e))
+            .collect()
+    }
+
     pub async fn state_of(&self, id: &str) -> Result<Option<State>> {
         let state: Option<String> =
             sqlx::query_scalar("SELECT state FROM executions WHERE id = $1")

@@ -267,7 +267,7 @@ class EnvironmentsHandler(BaseHandler):
         specs = await ensure_async(self.kernel_spec_manager.get_all_specs())
         kernels = [{"name": name, "display_name": s["spec"].get("display_name", name), "language": s["spec"].get("language", "")}
                    for name, s in sorted(specs.items())]
-        self.write_json({"kernels": kernels, "container_images": list(self.extensionapp.container_images)})
+        self.write_json({"kernels": kernels, "container_images": self.extensionapp.client_config()["container_images"]})
 
 
 class BucketsHandler(BaseHandler):

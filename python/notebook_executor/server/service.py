@@ -61,8 +61,8 @@ def page_size_of(text: str | None) -> int:
 
 class RestService:
     def __init__(self, *, store_url: str | None, root_dir: str, concurrency: int | None, output_dir: str | None,
-                 default_backend: str, share_lifetime_seconds: float):
-        self.executor = AsyncExecutor(store_url, concurrency=concurrency, output_dir=output_dir)
+                 default_backend: str, share_lifetime_seconds: float, backends: dict | None = None):
+        self.executor = AsyncExecutor(store_url, concurrency=concurrency, output_dir=output_dir, backends=backends)
         self._raw = self.executor._core
         self.core = _core.ServerCore(self._raw)
         self.root = RootDir(root_dir)
