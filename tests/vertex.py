@@ -521,7 +521,8 @@ class FakeVertex:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._serve = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for one, and tests start and stop many doubles.
+        self._serve = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._serve.start()
 
     # -- driving edge cases ---------------------------------------------------------------------
