@@ -444,6 +444,39 @@ def test_the_document_it_validates_against_is_the_installed_one():
     assert "GoogleCloudAiplatformV1CustomJob" in document["schemas"]
 
 
+def test_processes_a_job_started_end_with_it(vertex, tmp_path):
+    pid_file = tmp_path / "child.pid"
+    code = ("import subprocess, sys; child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))")
+    created = create(vertex, full_job(python(code)))
+    wait_state(vertex, created["name"], "JOB_STATE_SUCCEEDED")
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child):
+        assert time.monotonic() < deadline, "the job's child process outlived the job"
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_int64_as_a_number_is_accepted_when_not_strict():
+    double = FakeVertex(token=TOKEN, strict_int64=False)
+    try:
+        body = full_job(python("pass"))
+        body["jobSpec"]["workerPoolSpecs"][0]["replicaCount"] = 1
+        created = create(double, body)
+        assert created["jobSpec"]["workerPoolSpecs"][0]["replicaCount"] == "1"  # written back as Google writes it
+    finally:
+        double.stop()
+
+
 def test_body_given_to_create_is_kept_as_sent(vertex):
     body = full_job(python("pass"))
     sent = copy.deepcopy(body)

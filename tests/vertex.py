@@ -283,6 +283,8 @@ def prune_defaults(value, schema: dict):
                 continue
             if "enum" in field and item == field["enum"][0]:
                 continue
+            if field.get("format") in ("int64", "uint64") and isinstance(item, int):
+                item = str(item)  # accepted as a number when not strict, written back as a string
             out[key] = item
         return out
     return value
@@ -771,6 +773,10 @@ class FakeVertex:
                 self._kill(job.process)
                 break
         job.process.wait()
+        try:  # the container goes with its main process: nothing it started outlives it
+            os.killpg(job.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         job._log_text = job.log
         if ended_by == "cancel":
             self._set_state(job, CANCELLED, error={"code": CODE_CANCELLED, "message": CANCELED_MESSAGE})
