@@ -536,7 +536,8 @@ class FakeVertex:
             self._job_failures.append((message, code))
 
     def wait(self, name: str, states=ENDED, timeout: float = 30.0) -> FakeJob:
-        """Waits until the job `name` is in one of `states`; returns it."""
+        """Waits until the job `name` is in one of `states` (or in the one state given); returns it."""
+        states = (states,) if isinstance(states, str) else tuple(states)
         deadline = time.monotonic() + timeout
         while True:
             job = self.jobs[name]
@@ -600,9 +601,9 @@ class FakeVertex:
         job_id = str(random.randrange(10**18, 2**63))
         name = f"projects/{project}/locations/{region}/customJobs/{job_id}"
         resource = prune_defaults(body, {"$ref": "GoogleCloudAiplatformV1CustomJob"})
-        for output_only in ("name", "state", "createTime", "startTime", "endTime", "updateTime", "error",
-                            "webAccessUris", "satisfiesPzs", "satisfiesPzi"):
-            resource.pop(output_only, None)  # output-only fields sent by a client are ignored
+        for key, field in _schema("GoogleCloudAiplatformV1CustomJob")["properties"].items():
+            if field.get("readOnly"):
+                resource.pop(key, None)  # output-only fields sent by a client are ignored
         now = _now()
         resource.update(name=name, state=QUEUED, createTime=now, updateTime=now)
         job = FakeJob(name, project, region, job_id, body, resource)
