@@ -20,7 +20,7 @@ import nbformat
 import psutil
 import pytest
 
-from gcs import FakeGcs
+from gcs import FakeGcs, FakeMetadataServer
 from stores import PostgresServer
 
 CORPUS = Path(__file__).resolve().parent / "notebooks"
@@ -250,6 +250,50 @@ def bucket(fake_gcs, monkeypatch):
     (and the processes it starts)."""
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.url)
     return fake_gcs.new_bucket()
+
+
+# ------------------------------------------------------------------------------------------------
+# Vertex AI: the contract double on loopback, with credentials from a fake metadata server
+# ------------------------------------------------------------------------------------------------
+
+VERTEX_TOKEN = "vertex-mds-token-5150"
+VERTEX_PROJECT = "nx-vertex-project"
+VERTEX_IMAGE = "us-docker.pkg.dev/nx-vertex-project/notebooks/notebook-executor:test"
+
+
+@pytest.fixture(scope="session")
+def metadata_server():
+    """A GCE metadata server for the session: the Vertex AI tests' credentials."""
+    server = FakeMetadataServer(VERTEX_TOKEN, VERTEX_PROJECT)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_vertex(fake_gcs):
+    from vertex import FakeVertex
+
+    bin_dir = str(Path(sys.executable).parent)
+    # The "container": the job's command runs here, with our CLI on its PATH and the
+    # emulator as its Cloud Storage (a real job would reach Cloud Storage itself).
+    double = FakeVertex(check_auth=lambda auth: auth == f"Bearer {VERTEX_TOKEN}",
+                        job_env={"STORAGE_EMULATOR_HOST": fake_gcs.url,
+                                 "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")})
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def vertex_env(fake_vertex, metadata_server, bucket, monkeypatch):
+    """The environment of a process using the Vertex AI backend against the double; returns
+    the bucket that holds the results."""
+    monkeypatch.setenv("GCE_METADATA_HOST", metadata_server.host)
+    monkeypatch.setenv("NOTEBOOK_EXECUTOR_VERTEX_ENDPOINT", fake_vertex.url)
+    monkeypatch.setenv("NOTEBOOK_EXECUTOR_VERTEX_IMAGE", VERTEX_IMAGE)
+    monkeypatch.setenv("NOTEBOOK_EXECUTOR_VERTEX_OUTPUT_LOCATION", f"gs://{bucket}/vertex/")
+    monkeypatch.setenv("NOTEBOOK_EXECUTOR_UPLOAD_INTERVAL", "0.2")
+    fake_vertex.faults.clear()
+    return bucket
 
 
 @pytest.fixture(autouse=True)

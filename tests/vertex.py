@@ -410,13 +410,14 @@ def _problems_error(problems: list[tuple[str, str]]) -> ApiError:
 # List filters
 # ------------------------------------------------------------------------------------------------
 
-_TERM = re.compile(r'^(labels\.(?P<key>[^\s=!:"]+)|(?P<field>state|display_name|displayName))\s*'
-                   r'(?P<op>!=|=|:)\s*(?P<value>"(?:[^"\\]|\\.)*"|[^\s"]+)$')
+_TERM = re.compile(r'^(labels\.(?P<key>[^\s=!:"]+)|(?P<field>state|display_name|displayName|create_time))\s*'
+                   r'(?P<op>!=|>=|<=|=|>|<|:)\s*(?P<value>"(?:[^"\\]|\\.)*"|[^\s"]+)$')
 
 
 def parse_filter(text: str) -> list[tuple[str, str, str, str]]:
     """The terms (kind, key, op, value) of a list filter: `labels.KEY="VALUE"` (or unquoted),
-    `labels.KEY:*`, `state=JOB_STATE_...`, `display_name="..."`, with = or !=, joined by AND."""
+    `labels.KEY:*`, `state=JOB_STATE_...`, `display_name="..."`, with = or !=, and
+    `create_time` compared (=, !=, <, <=, >, >=) with an RFC 3339 time, joined by AND."""
     terms = []
     if not text.strip():
         return terms
@@ -428,14 +429,28 @@ def parse_filter(text: str) -> list[tuple[str, str, str, str]]:
         value = match["value"]
         if value.startswith('"'):
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        kind = "labels" if match["key"] else "state" if match["field"] == "state" else "display_name"
+        kind = "labels" if match["key"] else {"state": "state", "create_time": "create_time"}.get(
+            match["field"], "display_name")
         op = match["op"]
+        if op in (">", ">=", "<", "<=") and kind != "create_time":
+            raise _invalid(f"Invalid filter {json.dumps(text)}: {op} compares create_time only.")
+        if kind == "create_time":
+            try:
+                value = _instant(value)
+            except ValueError:
+                raise _invalid(f"Invalid filter {json.dumps(text)}: create_time must be in RFC 3339 format.") from None
         if op == ":" and not (kind == "labels" and value == "*"):
             raise _invalid(f"Unsupported filter {json.dumps(text)}: ':' is supported only as labels.KEY:*.")
         if kind == "state" and value not in _schema("GoogleCloudAiplatformV1CustomJob")["properties"]["state"]["enum"]:
             raise _invalid(f"Invalid filter {json.dumps(text)}: {json.dumps(value)} is not a JobState.")
         terms.append((kind, match["key"] or "", op, value))
     return terms
+
+
+def _instant(text: str):
+    import datetime
+
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def filter_matches(terms, resource: dict) -> bool:
@@ -447,6 +462,10 @@ def filter_matches(terms, resource: dict) -> bool:
             else:
                 ok = labels.get(key) == value
                 ok = ok if op == "=" else not ok
+        elif kind == "create_time":
+            actual = _instant(resource["createTime"])
+            ok = {"=": actual == value, "!=": actual != value, ">": actual > value, ">=": actual >= value,
+                  "<": actual < value, "<=": actual <= value}[op]
         else:
             actual = resource.get("state") if kind == "state" else resource.get("displayName")
             ok = (actual == value) if op == "=" else (actual != value)

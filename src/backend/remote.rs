@@ -159,7 +159,10 @@ async fn start(store: &Store, api: &dyn JobApi, execution: &Execution) -> Result
                     &execution.id,
                     &[State::Preparing],
                     State::Queued,
-                    Some(&format!("{} is unavailable, retrying: {message}", api.backend_name())),
+                    Some(&format!(
+                        "{} is unavailable, retrying: {message}",
+                        api.backend_name()
+                    )),
                 )
                 .await?;
             Ok(false)
@@ -215,7 +218,10 @@ pub async fn follow(store: &Store, api: &dyn JobApi, active: &[Execution]) -> Re
     }
     let phases = api.job_phases(&with_jobs).await?;
     for e in &with_jobs {
-        let phase = phases.get(&e.backend_job_id).cloned().unwrap_or(Phase::Missing);
+        let phase = phases
+            .get(&e.backend_job_id)
+            .cloned()
+            .unwrap_or(Phase::Missing);
         apply(store, e, phase).await?;
     }
     Ok(())
@@ -252,13 +258,27 @@ async fn finish(store: &Store, e: &Execution, phase: Phase) -> Result<()> {
     let ended_run = status.filter(|s| s.state.is_terminal());
     let (state, message) = match (phase, ended_run) {
         (Phase::Succeeded, _) => (State::Succeeded, String::new()),
+        (Phase::Expired(reason), _) => (State::Expired, reason),
+        // Cancelled without our asking while a time limit was set: the engine's limit (a
+        // minute after the run's own) ended it.
+        (Phase::Cancelled, None)
+            if e.state != State::Cancelling && e.spec.timeout_seconds.is_some() =>
+        {
+            (
+                State::Expired,
+                format!(
+                    "the job ran past its time limit ({}s) and {} stopped it",
+                    e.spec.timeout_seconds.unwrap_or_default(),
+                    api_name(e)
+                ),
+            )
+        }
         (Phase::Cancelled, _) => (
             State::Cancelled,
             "cancelled while running; the partial output is kept".to_owned(),
         ),
         (Phase::Failed(_), Some(run)) if run.state != State::Succeeded => (run.state, run.message),
         (Phase::Failed(reason), _) => (State::Failed, reason),
-        (Phase::Expired(reason), _) => (State::Expired, reason),
         (Phase::Missing, _) => (
             State::Failed,
             format!("the job {} no longer exists", e.backend_job_id),
@@ -267,8 +287,18 @@ async fn finish(store: &Store, e: &Execution, phase: Phase) -> Result<()> {
     };
     write_result_page(e).await;
     let from = [State::Preparing, State::Running, State::Cancelling];
-    store.transition(&e.id, &from, state, Some(&message)).await?;
+    store
+        .transition(&e.id, &from, state, Some(&message))
+        .await?;
     Ok(())
+}
+
+fn api_name(e: &Execution) -> &str {
+    match e.spec.backend.as_str() {
+        "vertex" => "Vertex AI",
+        "ray" => "Ray",
+        other => other,
+    }
 }
 
 /// Brings one execution up to date (a read of its record).

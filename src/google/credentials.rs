@@ -143,8 +143,7 @@ pub async fn signer() -> Result<google_cloud_auth::signer::Signer> {
 }
 
 /// The project: `GOOGLE_CLOUD_PROJECT`, else the credentials file's, else the metadata
-/// server's. With the Cloud Storage emulator and none of these, a placeholder (the
-/// emulator does not check it), as Google's own clients do.
+/// server's.
 pub async fn project() -> Result<String> {
     if let Ok(project) = std::env::var("GOOGLE_CLOUD_PROJECT") {
         if !project.is_empty() {
@@ -157,7 +156,6 @@ pub async fn project() -> Result<String> {
     if let Some(project) = slot.as_ref() {
         return Ok(project.clone());
     }
-    let emulated = crate::storage::emulator().is_some();
     let found = match source() {
         Source::File(path) => std::fs::read_to_string(&path)
             .ok()
@@ -168,20 +166,18 @@ pub async fn project() -> Result<String> {
                     .find_map(|k| v[k].as_str().map(str::to_owned))
             })
             .filter(|p| !p.is_empty()),
-        Source::MetadataServer(host) if !emulated => Some(
+        Source::MetadataServer(host) => Some(
             metadata(&host, "project/project-id")
                 .await?
                 .trim()
                 .to_owned(),
         ),
-        Source::MetadataServer(_) => None,
     };
     match found {
         Some(project) => {
             *slot = Some(project.clone());
             Ok(project)
         }
-        None if emulated => Ok("<none>".to_owned()),
         None => Err(Error::resource(
             "Google Cloud project",
             Failure::Unauthenticated,

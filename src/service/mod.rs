@@ -226,7 +226,8 @@ impl Service {
             return Err(e);
         }
         self.dispatch().await?;
-        Ok(execution)
+        // As it is now: a remote backend's dispatch has created its job already.
+        self.store.get_execution(&id).await
     }
 
     /// Lets every backend start work for queued executions and bring running ones up to
@@ -289,13 +290,18 @@ impl Service {
             let capabilities = backend.capabilities();
             let name = capabilities.name;
             if !capabilities.remote
-                || !items.iter().any(|e| e.state.is_active() && e.spec.backend == name)
+                || !items
+                    .iter()
+                    .any(|e| e.state.is_active() && e.spec.backend == name)
             {
                 continue;
             }
             {
                 let mut last = self.listing_refreshed.lock().expect("not poisoned");
-                if last.get(name).is_some_and(|t| t.elapsed() < LISTING_REFRESH_EVERY) {
+                if last
+                    .get(name)
+                    .is_some_and(|t| t.elapsed() < LISTING_REFRESH_EVERY)
+                {
                     continue;
                 }
                 last.insert(name, tokio::time::Instant::now());
