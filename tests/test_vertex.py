@@ -92,6 +92,9 @@ def test_a_run_on_vertex_with_every_field_mapped(executor, fake_vertex, fake_gcs
     job = fake_vertex.jobs[e.backend_job_id]
     assert job.env["CLOUD_ML_PROJECT_ID"] == VERTEX_PROJECT
     assert all(auth == "Bearer vertex-mds-token-5150" for *_, auth in fake_vertex.requests)
+    # The region filter of the listing.
+    assert [x.id for x in executor.list(region="europe-west4").items] == [e.id]
+    assert executor.list(region="us-central1").items == []
 
 
 def test_a_failing_notebook_says_which_cell_and_why(executor, vertex_env, tmp_path):
@@ -230,3 +233,39 @@ def test_catalogue_values_are_the_apis(executor):
     config = json.loads(_core.ServerCore(executor._core).backends())
     vertex = next(b for b in config if b["name"] == "vertex")
     assert set(vertex["accelerator_types"]) <= set(enum)
+
+
+def test_serve_fires_a_vertex_schedule_with_no_jupyterlab(vertex_env, tmp_path):
+    """A schedule fires a Vertex job from `notebook-executor serve` alone, and serve's
+    dispatcher follows the job to its end. The slot is brought to now in the store (an
+    injected clock) instead of waiting for a minute boundary."""
+    store_path = tmp_path / "store.sqlite"
+    store = f"sqlite://{store_path}"
+    executor = nx.Executor(store)
+    import datetime
+
+    # Today's slot of this very minute, which has just passed: due now, on time.
+    slot = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+    s = executor.create_schedule(notebook(tmp_path / "daily.ipynb", "print('daily')"),
+                                 f"{slot.minute} {slot.hour} * * *", backend="vertex", region="us-east1")
+    execute_sql(store, f"UPDATE schedules SET next_run_time = '{slot.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}' "
+                       f"WHERE id = '{s.id}';")
+    log = open(tmp_path / "serve.log", "w")
+    serve = subprocess.Popen([sys.executable, "-m", "notebook_executor.cli", "serve", "--store", store],
+                             stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        import sqlite3
+
+        deadline = time.monotonic() + 90
+        state = None
+        while state != "SUCCEEDED":
+            assert time.monotonic() < deadline, (state, (tmp_path / "serve.log").read_text())
+            time.sleep(0.3)
+            with sqlite3.connect(store_path) as db:
+                row = db.execute("SELECT state, region FROM executions WHERE schedule_id = ?", (s.id,)).fetchone()
+            state = row and row[0]
+            assert state not in ("FAILED", "EXPIRED", "CANCELLED"), state
+        assert row[1] == "us-east1"
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)

@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="list executions, newest first")
     listing.add_argument("--state", help="only this state (QUEUED, RUNNING, SUCCEEDED, ...)")
     listing.add_argument("--schedule", dest="schedule_id", help="only this schedule's executions")
+    listing.add_argument("--region", help="only the remote jobs in this region")
     listing.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
     listing.add_argument("--page-token", help="continue after a previous page")
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
@@ -302,7 +303,7 @@ def _wait_with_progress(executor, execution):
 
 def _list(args: argparse.Namespace) -> int:
     page = _executor(args).list(state=args.state, schedule_id=args.schedule_id, page_size=args.limit,
-                                page_token=args.page_token)
+                                page_token=args.page_token, region=args.region)
     if args.json:
         _print_json({"items": [e.to_dict() for e in page.items], "next_page_token": page.next_page_token})
         return 0

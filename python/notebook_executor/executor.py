@@ -225,9 +225,11 @@ class _Operations:
         return self._call(Execution._from_json, self._core.get, id)
 
     def list(self, state: str | None = None, schedule_id: str | None = None, page_size: int = 50,
-             page_token: str | None = None) -> Page:
-        """Newest first; pass ``next_page_token`` back as ``page_token`` for the next page."""
-        return self._call(_page(Execution._from_dict), self._core.list, state, schedule_id, page_size, page_token)
+             page_token: str | None = None, region: str | None = None) -> Page:
+        """Newest first; pass ``next_page_token`` back as ``page_token`` for the next page.
+        ``region``: only the executions of remote jobs in that region."""
+        return self._call(_page(Execution._from_dict), self._core.list, state, schedule_id, page_size, page_token,
+                          region)
 
     def wait(self, id: str, timeout: float | None = None) -> Execution:
         """Until the execution is SUCCEEDED, FAILED, CANCELLED or EXPIRED; raises

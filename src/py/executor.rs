@@ -253,7 +253,8 @@ impl ExecutorCore {
         })
     }
 
-    #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None, blocking=true))]
+    #[pyo3(signature = (state=None, schedule_id=None, page_size=50, page_token=None, region=None, blocking=true))]
+    #[allow(clippy::too_many_arguments)]
     fn list<'py>(
         &self,
         py: Python<'py>,
@@ -261,12 +262,18 @@ impl ExecutorCore {
         schedule_id: Option<String>,
         page_size: i64,
         page_token: Option<String>,
+        region: Option<String>,
         blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let state = parse_state(state).map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
         call(py, blocking, async move {
-            let filter = ListFilter { state, schedule_id };
+            let region = region.filter(|r| !r.is_empty());
+            let filter = ListFilter {
+                state,
+                schedule_id,
+                region,
+            };
             let page = service
                 .list(&filter, page_size, page_token.as_deref())
                 .await?;

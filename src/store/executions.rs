@@ -17,6 +17,7 @@ const COLUMNS: &str =
 pub struct ListFilter {
     pub state: Option<State>,
     pub schedule_id: Option<String>,
+    pub region: Option<String>,
 }
 
 fn from_row(row: &AnyRow) -> Result<(i64, Execution)> {
@@ -49,7 +50,7 @@ fn from_row(row: &AnyRow) -> Result<(i64, Execution)> {
     ))
 }
 
-const INSERT_COLUMNS: usize = 15;
+const INSERT_COLUMNS: usize = 16;
 
 /// The insert of new records (one statement for many: a firing creates hundreds at once);
 /// `suffix` adds e.g. an ON CONFLICT clause.
@@ -67,7 +68,8 @@ pub(super) fn insert_query<'q>(
         .collect();
     let sql = format!(
         "INSERT INTO executions (id, display_name, input_notebook, spec, idempotency_token, schedule_id, scheduled_time, \
-         state, state_message, create_time, update_time, output_notebook_uri, output_html_uri, backend, end_time) \
+         state, state_message, create_time, update_time, output_notebook_uri, output_html_uri, backend, end_time, \
+         region) \
          VALUES {} {suffix}",
         values.join(", ")
     );
@@ -88,7 +90,8 @@ pub(super) fn insert_query<'q>(
             .bind(&e.output_notebook_uri)
             .bind(&e.output_html_uri)
             .bind(&e.spec.backend)
-            .bind(&e.end_time);
+            .bind(&e.end_time)
+            .bind(&e.spec.region);
     }
     query
 }
@@ -153,6 +156,10 @@ impl Store {
             n += 1;
             sql.push_str(&format!(" AND schedule_id = ${n}"));
         }
+        if filter.region.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND region = ${n}"));
+        }
         sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", page_size + 1));
         // Only fixed column names and placeholders are formatted in; values are bound.
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(before_seq.unwrap_or(i64::MAX));
@@ -161,6 +168,9 @@ impl Store {
         }
         if let Some(schedule) = &filter.schedule_id {
             query = query.bind(schedule);
+        }
+        if let Some(region) = &filter.region {
+            query = query.bind(region);
         }
         let rows = query
             .fetch_all(self.pool())

@@ -98,6 +98,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX IF NOT EXISTS deletions_by_time ON deletions (delete_time);
     "#,
     ),
+    (
+        // The region filter of the listing. Earlier executions all ran locally: no region.
+        6,
+        r#"
+    ALTER TABLE executions ADD COLUMN region TEXT NOT NULL DEFAULT '';
+    CREATE INDEX IF NOT EXISTS executions_by_region ON executions (region, seq);
+    "#,
+    ),
 ];
 
 fn for_postgres(ddl: &str) -> String {

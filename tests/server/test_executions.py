@@ -151,7 +151,7 @@ async def test_environments_config_preview_and_parameters(api):
     env = await api.ok("GET", "environments")
     assert any(k["name"] == "python3" and k["language"] == "python" for k in env["kernels"])
     config = await api.ok("GET", "config")
-    assert [b["name"] for b in config["backends"]] == ["local"] and config["default_backend"] == "local"
+    assert [b["name"] for b in config["backends"]] == ["local", "vertex"] and config["default_backend"] == "local"
     preview = await api.ok("GET", "schedules/preview".split("/")[0], "preview",
                            params={"cron_schedule": "30 9 * * 1-5", "time_zone": "Europe/Paris", "count": "3"})
     assert len(preview["next_run_times"]) == 3 and all(t[11:16] == "09:30" for t in preview["next_run_times"])

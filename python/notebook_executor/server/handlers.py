@@ -82,7 +82,7 @@ class ExecutionsHandler(BaseHandler):
     async def get(self):
         q = self.get_query_argument
         self.write_json(await self.service.list(q("state", None), q("schedule_id", None), page_size_of(q("page_size", None)),
-                                                q("page_token", None)))
+                                                q("page_token", None), q("region", None)))
 
     @web.authenticated
     @authorized

@@ -118,9 +118,10 @@ class RestService:
     # Listing and getting are the hot routes: the core's JSON records go out as they are
     # (the same fields as Execution.to_dict), without building Python objects.
 
-    async def list(self, state: str | None, schedule_id: str | None, page_size: int, page_token: str | None) -> dict:
+    async def list(self, state: str | None, schedule_id: str | None, page_size: int, page_token: str | None,
+                   region: str | None = None) -> dict:
         items, token = await self._raw.list(state or None, schedule_id or None, page_size, page_token or None,
-                                            blocking=False)
+                                            region or None, blocking=False)
         return {"executions": [self.execution_view(e) for e in json.loads(items)], "next_page_token": token}
 
     async def get(self, id: str) -> dict:
