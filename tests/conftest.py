@@ -231,10 +231,12 @@ def store_url(request, tmp_path):
 
 # No test may reach Google or a cloud metadata server: credentials and endpoints are always
 # set explicitly by the tests that need them.
-for _var in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST",
-             "NOTEBOOK_EXECUTOR_STORAGE_ENDPOINT", "CLOUDSDK_CONFIG"):
+for _var in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "CLOUDSDK_CONFIG"):
     os.environ.pop(_var, None)
 os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"  # the discard port: nothing answers
+# And no Google endpoint either, even with credentials a test made earlier in this process.
+os.environ["NOTEBOOK_EXECUTOR_STORAGE_ENDPOINT"] = "http://127.0.0.1:9"
+os.environ["NOTEBOOK_EXECUTOR_VERTEX_ENDPOINT"] = "http://127.0.0.1:9"
 
 
 @pytest.fixture(scope="session")

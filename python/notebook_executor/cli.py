@@ -258,6 +258,10 @@ def _describe(e) -> str:
     if e.parameters:
         lines.append(f"  parameters: {e.parameters}")
     lines.append(f"  output:   {e.output_notebook_uri}")
+    if e.backend_job_id:
+        lines.append(f"  job:      {e.backend_job_id} ({e.backend})")
+    for link in e.links:
+        lines.append(f"  {link['label']}: {link['url']}")
     return "\n".join(lines)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import urllib.parse
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
@@ -70,6 +72,11 @@ class Execution:
     def done(self) -> bool:
         return self.state in TERMINAL_STATES
 
+    @property
+    def links(self) -> list[dict]:
+        """Where its job can be seen outside JupyterLab (``[{"label", "url"}]``)."""
+        return job_links(self.backend, self.backend_job_id)
+
     @classmethod
     def _from_json(cls, text: str) -> "Execution":
         return cls._from_dict(json.loads(text))
@@ -85,6 +92,23 @@ class Execution:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["progress"] = dict(vars(self.progress))
         return out
+
+
+_VERTEX_JOB = re.compile(r"^projects/([^/]+)/locations/([^/]+)/customJobs/([^/]+)$")
+
+
+def job_links(backend: str, backend_job_id: str) -> list[dict]:
+    """The Google Cloud console's pages of a Vertex AI job: the job, and its logs."""
+    match = _VERTEX_JOB.match(backend_job_id or "") if backend == "vertex" else None
+    if not match:
+        return []
+    project, region, job = (urllib.parse.quote(part, safe="") for part in match.groups())
+    logs_query = urllib.parse.quote(f'resource.type="ml_job"\nresource.labels.job_id="{job}"', safe="")
+    return [
+        {"label": "Vertex AI job",
+         "url": f"https://console.cloud.google.com/vertex-ai/locations/{region}/training/{job}/cpu?project={project}"},
+        {"label": "Logs", "url": f"https://console.cloud.google.com/logs/query;query={logs_query}?project={project}"},
+    ]
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,17 @@ use crate::error::{Error, Failure, Result};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Attempts of one call (the first and its retries).
+/// Attempts of one call (the first and its retries), unless `NOTEBOOK_EXECUTOR_HTTP_ATTEMPTS`
+/// says otherwise.
 const ATTEMPTS: u32 = 6;
+
+fn attempts() -> u32 {
+    std::env::var("NOTEBOOK_EXECUTOR_HTTP_ATTEMPTS")
+        .ok()
+        .and_then(|n| n.trim().parse::<u32>().ok())
+        .filter(|n| (1..=20).contains(n))
+        .unwrap_or(ATTEMPTS)
+}
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
@@ -80,8 +89,9 @@ pub async fn send(
 ) -> Result<reqwest::Response> {
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
+    let attempts = attempts();
     loop {
-        let last = attempt == ATTEMPTS;
+        let last = attempt >= attempts;
         let error = match make()?.send().await {
             Ok(response) if !retryable(response.status()) || last => return Ok(response),
             Ok(response) => format!("HTTP {}", response.status()),
@@ -89,7 +99,7 @@ pub async fn send(
                 return Err(Error::resource(
                     what,
                     Failure::Unavailable,
-                    format!("{} after {ATTEMPTS} attempts", transport_message(&e)),
+                    format!("{} after {attempts} attempts", transport_message(&e)),
                 ))
             }
             Err(e) => transport_message(&e),

@@ -21,6 +21,11 @@ async def test_a_vertex_run_over_rest(vertex_env, api, root, fake_gcs):
         "input_notebook": "params.ipynb", "parameters": {"alpha": 9}, "backend": "vertex",
         "machine_type": "n1-standard-4", "region": "europe-west1"}, expect=201)
     assert e["state"] == "PREPARING" and "/locations/europe-west1/customJobs/" in e["backend_job_id"]
+    job_id = e["backend_job_id"].rsplit("/", 1)[1]
+    console, logs = e["links"]
+    assert console["url"] == (f"https://console.cloud.google.com/vertex-ai/locations/europe-west1/training/{job_id}"
+                              f"/cpu?project=nx-vertex-project")
+    assert logs["label"] == "Logs" and job_id in logs["url"]
     done = await api.wait_done(e["id"], timeout=90)
     assert done["state"] == "SUCCEEDED", done
     code, page = await api("GET", "executions", e["id"], "result")

@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 
 from .. import _core
-from ..executor import _SPEC_FIELDS, _SCHEDULE_FIELDS, AsyncExecutor, Execution, Schedule
+from ..executor import _SPEC_FIELDS, _SCHEDULE_FIELDS, AsyncExecutor, Execution, Schedule, job_links
 from .. import parse_parameters
 from .errors import BadRequest
 from .paths import RootDir
@@ -74,6 +74,7 @@ class RestService:
     def execution_view(self, execution: Execution | dict) -> dict:
         out = execution if isinstance(execution, dict) else execution.to_dict()
         out["input_notebook"] = self.root.relative(out.get("input_notebook", ""))
+        out["links"] = job_links(out.get("backend", ""), out.get("backend_job_id", ""))
         return out
 
     def schedule_view(self, schedule: Schedule | dict) -> dict:
