@@ -81,6 +81,7 @@ bench: develop ## Benchmarks against papermill and nbclient (figures for the REA
 	$(PY) bench/schedules.py
 	$(PY) bench/rest.py
 	$(PY) bench/storage.py
+	$(PY) bench/vertex.py
 
 .PHONY: fmt
 fmt: ## Format the Rust code
