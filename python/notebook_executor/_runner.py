@@ -16,7 +16,8 @@ def main() -> int:
     parser.add_argument("--runner-id", required=True)
     parser.add_argument("--concurrency", type=int, default=None)
     args = parser.parse_args()
-    core = _core.ExecutorCore(args.store, python_env(), args.concurrency, None)
+    # A runner never creates a store: one removed meanwhile is an error, not a new empty one.
+    core = _core.ExecutorCore(args.store, python_env(), args.concurrency, None, None, False)
     core.run_runner(args.runner_id)
     return 0
 

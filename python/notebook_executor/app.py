@@ -12,7 +12,8 @@ from traitlets import Bool, Float, Integer, List, Unicode, default
 
 from .server import events
 from .server.handlers import routes
-from .server.service import RestService
+from .errors import StoreError
+from .server.service import RestService, UnavailableService
 
 
 class NotebookExecutor(ExtensionApp):
@@ -57,19 +58,27 @@ class NotebookExecutor(ExtensionApp):
         return os.environ.get("NOTEBOOK_EXECUTOR_OUTPUTS", "")
 
     def initialize_settings(self):
-        self.service = RestService(
-            store_url=self.store_url or None,
-            root_dir=self.serverapp.root_dir,
-            concurrency=self.concurrency or None,
-            output_dir=self.output_location or None,
-            backends=self.backends_config(),
-            default_backend=self.default_backend,
-            share_lifetime_seconds=self.share_lifetime_seconds,
-        )
-        self.serverapp.event_logger.register_event_schema(events.SCHEMA_PATH)
-        self.watcher = events.ChangeWatcher(self.service, self.serverapp.event_logger, self.events_interval, self.log)
         self.scheduler = None
         self._retention = None
+        self.watcher = None
+        self.serverapp.event_logger.register_event_schema(events.SCHEMA_PATH)
+        try:
+            self.service = RestService(
+                store_url=self.store_url or None,
+                root_dir=self.serverapp.root_dir,
+                concurrency=self.concurrency or None,
+                output_dir=self.output_location or None,
+                backends=self.backends_config(),
+                default_backend=self.default_backend,
+                share_lifetime_seconds=self.share_lifetime_seconds,
+            )
+        except StoreError as error:
+            # The server still starts (JupyterLab works); our routes answer 503 saying why.
+            self.log.error("notebook_executor: the store cannot be used: %s. Executions and schedules are "
+                           "unavailable until it is fixed and the server restarted.", error)
+            self.service = UnavailableService(error)
+            return
+        self.watcher = events.ChangeWatcher(self.service, self.serverapp.event_logger, self.events_interval, self.log)
         self.log.info("notebook_executor: store %s, scheduler %s", self.service.executor.store_url,
                       "on" if self.run_scheduler else "off")
 
@@ -77,6 +86,8 @@ class NotebookExecutor(ExtensionApp):
         self.handlers.extend(routes())
 
     async def _start_jupyter_server_extension(self, serverapp):
+        if self.watcher is None:  # no store: nothing runs
+            return
         self.watcher.start()
         if self.run_scheduler:
             self.scheduler = self.service.core.start_scheduler(False)
@@ -84,7 +95,8 @@ class NotebookExecutor(ExtensionApp):
             self._retention = asyncio.get_running_loop().create_task(self._retain())
 
     async def stop_extension(self):
-        await self.watcher.stop()
+        if self.watcher is not None:
+            await self.watcher.stop()
         if self._retention:
             self._retention.cancel()
         if self.scheduler is not None:

@@ -234,10 +234,12 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _executor(args):
+def _executor(args, create_store: bool = False):
+    """The executor on the chosen store; only submitting may create the store (reading
+    commands on a store that does not exist say so)."""
     from .executor import Executor
 
-    return Executor(args.store)
+    return Executor(args.store, create_store=create_store)
 
 
 def _print_json(value) -> None:
@@ -266,7 +268,7 @@ def _describe(e) -> str:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    executor = _executor(args)
+    executor = _executor(args, create_store=True)
     execution = executor.submit(
         args.input, parameters=collect_parameters(args), display_name=args.display_name,
         kernel_name=args.kernel_name, timeout_seconds=args.timeout, cell_timeout_seconds=args.cell_timeout,

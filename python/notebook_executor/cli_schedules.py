@@ -61,10 +61,10 @@ def add_commands(commands, add_parameter_options, add_store_option) -> None:
     serve.set_defaults(handler=_serve)
 
 
-def _executor(args, concurrency=None):
+def _executor(args, concurrency=None, create_store: bool = False):
     from .executor import Executor
 
-    return Executor(args.store, concurrency=concurrency)
+    return Executor(args.store, concurrency=concurrency, create_store=create_store)
 
 
 def _print_json(value) -> None:
@@ -95,7 +95,7 @@ def _resolve(executor, id: str) -> str:
 def _create(args) -> int:
     from .cli import collect_parameters, execution_fields
 
-    schedule = _executor(args).create_schedule(
+    schedule = _executor(args, create_store=True).create_schedule(
         args.input, args.cron, args.tz, display_name=args.display_name, parameters=collect_parameters(args),
         missed_runs=args.missed_runs, kernel_name=args.kernel_name, timeout_seconds=args.timeout,
         **execution_fields(args))
@@ -171,7 +171,7 @@ def _stop_on_sigterm(signum, frame):
 
 
 def _serve(args: argparse.Namespace) -> int:
-    executor = _executor(args, concurrency=args.concurrency)
+    executor = _executor(args, concurrency=args.concurrency, create_store=True)
     # SIGTERM (systemd's stop) ends the loop as Ctrl-C does: after the current firing.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     print(f"notebook-executor serve: scheduler and dispatcher on {executor.store_url}", file=sys.stderr, flush=True)

@@ -220,9 +220,9 @@ class _Operations:
     _blocking: bool
 
     def __init__(self, store: str | None = None, *, concurrency: int | None = None, output_dir: str | None = None,
-                 backends: Mapping[str, Any] | None = None):
+                 backends: Mapping[str, Any] | None = None, create_store: bool = True):
         config = json.dumps(dict(backends)) if backends is not None else None
-        self._core = _core.ExecutorCore(store, python_env(), concurrency, output_dir, config)
+        self._core = _core.ExecutorCore(store, python_env(), concurrency, output_dir, config, create_store)
 
     def _call(self, convert, method, *args):
         pending = method(*args, blocking=self._blocking)
@@ -323,6 +323,8 @@ class Executor(_Operations):
     results go by default (a folder or ``gs://`` prefix). ``backends``: settings of the remote
     backends, e.g. ``{"vertex": {"regions": ["europe-west4"], "container_images": [...]}}``
     (what is not given comes from the ``NOTEBOOK_EXECUTOR_VERTEX_*`` variables; see the README).
+    ``create_store=False`` opens only an existing store (``NotFoundError`` otherwise): reading
+    never creates one.
     """
 
     _blocking = True

@@ -71,6 +71,16 @@ impl Backend for LocalBackend {
         })
     }
 
+    /// A record that says PREPARING or RUNNING is true only while its runner lives: a read
+    /// checks (same host, pid and heartbeat), so a dead runner's run never shows as running.
+    fn refresh<'a>(
+        &'a self,
+        store: &'a Store,
+        _execution: &'a Execution,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { store.recover_runners(NAME).await.map(drop) })
+    }
+
     /// The runner watches its execution's record and stops the kernel itself.
     fn request_cancel<'a>(
         &'a self,

@@ -13,7 +13,7 @@ use crate::model::{ScheduleChanges, ScheduleFields, ScheduleState};
 use crate::service::run_scheduler;
 use crate::service::{run_runner, Service};
 use crate::storage::Location;
-use crate::store::{default_home, resolve_url, ListFilter, Store};
+use crate::store::{default_home, resolve_url, ListFilter, Open, Store};
 use pyo3::prelude::*;
 use pyo3::BoundObject;
 use std::sync::Arc;
@@ -184,7 +184,7 @@ where
 #[pymethods]
 impl ExecutorCore {
     #[new]
-    #[pyo3(signature = (store, env, concurrency=None, output_dir=None, backends_json=None))]
+    #[pyo3(signature = (store, env, concurrency=None, output_dir=None, backends_json=None, create_store=true))]
     fn new(
         py: Python<'_>,
         store: Option<String>,
@@ -192,6 +192,7 @@ impl ExecutorCore {
         concurrency: Option<i64>,
         output_dir: Option<String>,
         backends_json: Option<&str>,
+        create_store: bool,
     ) -> PyResult<Self> {
         let config: BackendsConfig = parse_named(backends_json.unwrap_or("{}"), "backends", 0)
             .map_err(|e| to_pyerr(py, e))?;
@@ -202,7 +203,12 @@ impl ExecutorCore {
             None => Location::Local(default_home().join("outputs")),
         };
         let url = resolve_url(store.as_deref());
-        let store = block(py, Store::open(&url))?;
+        let mode = if create_store {
+            Open::CreateIfMissing
+        } else {
+            Open::Existing
+        };
+        let store = block(py, Store::open(&url, mode))?;
         let cores = std::thread::available_parallelism()
             .map(|n| n.get() as i64)
             .unwrap_or(2);

@@ -239,8 +239,8 @@ impl Service {
         Ok(())
     }
 
-    /// The record; one of a remote job that has not ended is first brought up to date (if
-    /// the engine cannot be reached, the record is shown as it was last seen).
+    /// The record; one that has not ended is first brought up to date by its backend (a
+    /// remote job asked, a local runner checked; if that fails, the record as last seen).
     pub async fn get(&self, id: &str) -> Result<Execution> {
         let execution = self.store.get_execution(id).await?;
         if !execution.state.is_active() {

@@ -31,6 +31,8 @@ pub struct Store {
     pool: AnyPool,
     pub dialect: Dialect,
     pub url: String,
+    /// A SQLite store's file and its identity when opened.
+    file: Option<(PathBuf, Option<(u64, u64)>)>,
     /// Where submitted notebooks are snapshotted (next to a SQLite file; the Jupyter data
     /// dir for PostgreSQL).
     pub staging_dir: PathBuf,
@@ -70,46 +72,113 @@ pub fn resolve_url(explicit: Option<&str>) -> String {
     }
 }
 
+/// How a store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// Made (with its folder) if missing: submitting, serving.
+    CreateIfMissing,
+    /// Only an existing store: reading commands and runners never create one.
+    Existing,
+}
+
+/// Where a store lives, by its URL's scheme.
+enum Location {
+    Sqlite(PathBuf),
+    Postgres,
+}
+
+fn locate(url: &str) -> std::result::Result<Location, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Location::Postgres);
+    }
+    let path = match url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        Some(path) => path,
+        None if url.contains("://") => {
+            let scheme = url.split("://").next().unwrap_or("");
+            return Err(format!(
+                "unsupported store {scheme}:// (give a sqlite:// path or a postgresql:// URL)"
+            ));
+        }
+        None => url,
+    };
+    if path.is_empty() || path == ":memory:" || path.starts_with(":memory:") {
+        return Err(
+            "give a file path (an in-memory database is not shared between processes)".into(),
+        );
+    }
+    Ok(Location::Sqlite(PathBuf::from(path)))
+}
+
+/// The file's identity: a store removed or replaced while we use it is noticed.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
 impl Store {
-    pub async fn open(url: &str) -> Result<Store> {
+    pub async fn open(url: &str, mode: Open) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let store_error = |message: String| Error::Store {
             url: url.to_owned(),
             message,
         };
-        let (dialect, connect_url, staging_dir) =
-            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                (
-                    Dialect::Postgres,
-                    url.to_owned(),
-                    default_home().join("staging"),
-                )
-            } else {
-                let path = PathBuf::from(
-                    url.strip_prefix("sqlite://")
-                        .or_else(|| url.strip_prefix("sqlite:"))
-                        .unwrap_or(url),
-                );
-                if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") {
-                    return Err(store_error(
-                        "give a file path (an in-memory database is not shared between processes)"
-                            .into(),
-                    ));
+        let location = locate(url).map_err(store_error)?;
+        let (dialect, connect_url, staging_dir, file) = match &location {
+            Location::Postgres => (
+                Dialect::Postgres,
+                url.to_owned(),
+                default_home().join("staging"),
+                None,
+            ),
+            Location::Sqlite(path) => {
+                let folder = parent_dir(path);
+                if !path.exists() {
+                    if mode == Open::Existing {
+                        return Err(Error::resource(
+                            path.display().to_string(),
+                            crate::error::Failure::NotFound,
+                            "no store here (reading never creates one: nothing was submitted to it yet)",
+                        ));
+                    }
+                    std::fs::create_dir_all(&folder).map_err(|e| {
+                        store_error(format!("cannot create {}: {e}", folder.display()))
+                    })?;
                 }
-                let folder = parent_dir(&path);
-                std::fs::create_dir_all(&folder)
-                    .map_err(|e| store_error(format!("cannot create {}: {e}", folder.display())))?;
+                check_companions(path).map_err(store_error)?;
                 (
                     Dialect::Sqlite,
-                    format!("sqlite://{}?mode=rwc", path.display()),
+                    format!("sqlite://{}", path.display()),
                     folder.join("staging"),
+                    Some(path.clone()),
                 )
-            };
+            }
+        };
+        if let Some(path) = &file {
+            // One connection first, outside any pool: a file that is not a database (or a
+            // damaged one) is said at once, not after the pool's timeout.
+            check_database(&format!("{connect_url}?mode=rwc"), path)
+                .await
+                .map_err(store_error)?;
+        }
+        // From here on, a SQLite file is never created again: one removed while we run is
+        // an error, not a new empty store.
+        let pool_url = match dialect {
+            Dialect::Sqlite => format!("{connect_url}?mode=rw"),
+            Dialect::Postgres => connect_url,
+        };
+        let opened = file.as_deref().and_then(identity);
+        let watched = file.clone().map(|path| (path, opened));
+        let watched_too = watched.clone();
         let pool = AnyPoolOptions::new()
             .max_connections(if dialect == Dialect::Sqlite { 4 } else { 8 })
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
+                let watched = watched_too.clone();
                 Box::pin(async move {
+                    still_the_same(&watched)?;
                     if dialect == Dialect::Sqlite {
                         // WAL: readers never wait for the writer; busy_timeout: writers queue.
                         conn.execute("PRAGMA busy_timeout = 30000").await?;
@@ -119,13 +188,18 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(&connect_url)
+            .before_acquire(move |_, _| {
+                let watched = watched.clone();
+                Box::pin(async move { still_the_same(&watched).map(|()| true) })
+            })
+            .connect(&pool_url)
             .await
             .map_err(|e| store_error(e.to_string()))?;
         let store = Store {
             pool,
             dialect,
             url: url.to_owned(),
+            file: file.map(|path| (path, opened)),
             staging_dir,
         };
         if dialect == Dialect::Sqlite {
@@ -148,9 +222,14 @@ impl Store {
     }
 
     pub(crate) fn err(&self, e: sqlx::Error) -> Error {
+        // Whatever the driver said, a store that is not the one opened is the reason.
+        let message = match still_the_same(&self.file) {
+            Err(sqlx::Error::Protocol(reason)) => reason,
+            _ => e.to_string(),
+        };
         Error::Store {
             url: self.url.clone(),
-            message: e.to_string(),
+            message,
         }
     }
 
@@ -168,6 +247,76 @@ impl Store {
             .map_err(|e| self.err(e))?;
         Ok(())
     }
+}
+
+/// The store's file is the one opened (not removed, not replaced by another).
+fn still_the_same(
+    file: &Option<(PathBuf, Option<(u64, u64)>)>,
+) -> std::result::Result<(), sqlx::Error> {
+    match file {
+        Some((path, opened)) if identity(path) != *opened => Err(sqlx::Error::Protocol(format!(
+            "the store file {} was removed or replaced while in use; it is not re-created \
+             (restore it, or start again on another store)",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// SQLite writes beside the database (`-wal`, `-shm`, and the folder for them): one that
+/// cannot be written would kill the process later (a read-only `-shm` is a SIGBUS).
+fn check_companions(path: &Path) -> std::result::Result<(), String> {
+    let writable = |p: &Path| {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap_or_default();
+        // SAFETY: access only reads the NUL-terminated path.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let companion = PathBuf::from(format!("{}{suffix}", path.display()));
+        if companion.exists() && !writable(&companion) {
+            return Err(format!(
+                "{} cannot be written (SQLite needs to write it): fix its permissions",
+                companion.display()
+            ));
+        }
+    }
+    let folder = parent_dir(path);
+    if path.exists() && !writable(&folder) {
+        return Err(format!(
+            "the folder {} cannot be written (SQLite keeps its -wal and -shm files there)",
+            folder.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Opens one connection and reads the schema: a file that is not a SQLite database, or a
+/// damaged one, fails here with a message that says so.
+async fn check_database(url: &str, path: &Path) -> std::result::Result<(), String> {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let checked = async {
+        conn.execute("PRAGMA busy_timeout = 30000").await?;
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master")
+            .fetch_one(&mut conn)
+            .await
+    }
+    .await;
+    let _ = conn.close().await;
+    checked.map(drop).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("not a database") || text.contains("malformed") || text.contains("corrupt")
+        {
+            format!(
+                "the store is corrupt or not a database: {} ({text})",
+                path.display()
+            )
+        } else {
+            format!("cannot read {}: {text}", path.display())
+        }
+    })
 }
 
 fn parent_dir(path: &Path) -> PathBuf {

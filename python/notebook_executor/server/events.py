@@ -11,6 +11,8 @@ import datetime as dt
 import logging
 import pathlib
 
+from ..errors import StoreError
+
 SCHEMA_ID = "https://events.jupyter.org/notebook_executor/change/v1"
 SCHEMA_PATH = pathlib.Path(__file__).parent / "event_schemas" / "change" / "v1.yaml"
 
@@ -58,11 +60,19 @@ class ChangeWatcher:
             "deleted_executions": list(deleted_executions), "deleted_schedules": list(deleted_schedules)})
 
     async def _run(self) -> None:
+        failing = None
         while True:
             try:
                 await self.check()
-            except Exception:  # a store hiccup must not end live updates
-                self.log.warning("notebook_executor: reading the change feed failed", exc_info=True)
+                if failing is not None:
+                    self.log.warning("notebook_executor: the store answers again")
+                failing = None
+            except Exception as error:  # a store hiccup must not end live updates
+                # Said loudly once per cause, not four times a second.
+                if str(error) != failing:
+                    self.log.error("notebook_executor: reading the store failed: %s", error,
+                                   exc_info=not isinstance(error, StoreError))
+                failing = str(error)
             await asyncio.sleep(self.interval)
 
     def _new(self, kind: str, records: list[dict]) -> list[dict]:

@@ -243,3 +243,20 @@ class RestService:
         executions, schedules, deletions = await self.core.changes_since_async(since, limit)
         return ([self.execution_view(e) for e in json.loads(executions)],
                 [self.schedule_view(s) for s in json.loads(schedules)], json.loads(deletions))
+
+
+class UnavailableService:
+    """Stands for the service when the store could not be opened: every call raises the
+    store's error (REST 503 ``store_unavailable``, with the reason)."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+    def __getattr__(self, name):
+        if name in ("core", "executor", "root"):  # the objects behind the methods
+            raise self.error
+
+        def unavailable(*args, **kwargs):
+            raise self.error
+
+        return unavailable
