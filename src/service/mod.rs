@@ -117,17 +117,8 @@ impl Service {
         }
         let backend = self.backends.get(&spec.backend)?;
         backend.validate(spec)?;
-        for (field, value) in [
-            ("timeout_seconds", spec.timeout_seconds),
-            ("cell_timeout_seconds", spec.cell_timeout_seconds),
-        ] {
-            if value.is_some_and(|v| !(v > 0.0) || !v.is_finite()) {
-                return Err(Error::invalid(
-                    field,
-                    "must be a positive number of seconds",
-                ));
-            }
-        }
+        crate::timeouts::timeout("timeout_seconds", spec.timeout_seconds)?;
+        crate::timeouts::timeout("cell_timeout_seconds", spec.cell_timeout_seconds)?;
         self.output_folder(spec, &backend.capabilities())
     }
 

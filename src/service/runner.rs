@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{Execution, Progress, State};
 use crate::render::write_result_page;
 use crate::storage::Location;
+use crate::timeouts;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -119,8 +120,8 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
         parameters: parameters_of(spec),
         kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),
         cwd,
-        timeout: spec.timeout_seconds.map(Duration::from_secs_f64),
-        cell_timeout: spec.cell_timeout_seconds.map(Duration::from_secs_f64),
+        timeout: timeouts::timeout("timeout_seconds", spec.timeout_seconds)?,
+        cell_timeout: timeouts::timeout("cell_timeout_seconds", spec.cell_timeout_seconds)?,
         allow_errors: spec.allow_errors,
         search: service.search.clone(),
         ..Default::default()
