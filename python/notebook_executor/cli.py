@@ -275,6 +275,9 @@ def _submit(args: argparse.Namespace) -> int:
         kernel_name=args.kernel_name, timeout_seconds=args.timeout, cell_timeout_seconds=args.cell_timeout,
         allow_errors=args.allow_errors, idempotency_token=args.idempotency_token, **execution_fields(args),
     )
+    if execution.state == "QUEUED":  # a queued record's message is the run's warnings
+        for line in filter(None, execution.state_message.splitlines()):
+            print(f"{PROG}: warning: {line}", file=sys.stderr)
     if args.wait:
         execution = _wait_with_progress(executor, execution)
     if args.json:

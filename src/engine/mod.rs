@@ -230,6 +230,8 @@ impl PreparedRun {
         let skip_tag = skip_tag.as_deref().unwrap_or(SKIP_TAG);
         let total = self.notebook.cells().len();
         let mut index = 0;
+        // The count the kernel gives the next cell it runs: one more than the last it gave.
+        let mut next_count: i64 = 1;
         let failure = loop {
             if index >= total {
                 break None;
@@ -259,6 +261,17 @@ impl PreparedRun {
                 CellOutcome::Completed
             };
             let cell = &mut self.notebook.cells_mut()[index];
+            if runs {
+                match cell["execution_count"].as_i64() {
+                    Some(count) => next_count = count + 1,
+                    // A kernel killed at once may die before it says the count it gave
+                    // the cell; the banner must still point at the cell.
+                    None if matches!(outcome, CellOutcome::Died(_)) => {
+                        cell["execution_count"] = json!(next_count)
+                    }
+                    None => next_count += 1,
+                }
+            }
             if let Some(outputs) = cell.get_mut("outputs").and_then(Value::as_array_mut) {
                 coalesce_streams(outputs);
             }

@@ -69,13 +69,15 @@ enum Update {
         total: usize,
         done: usize,
     },
-    /// Recorded at once: the kernel's shutdown need not delay the result.
-    Succeeded,
+    /// Recorded at once: the kernel's shutdown need not delay the result. With the
+    /// run's warnings as the state message.
+    Succeeded(String),
 }
 
 struct StoreObserver {
     updates: mpsc::UnboundedSender<Update>,
     done: usize,
+    warnings: Vec<String>,
 }
 
 impl RunObserver for StoreObserver {
@@ -89,8 +91,13 @@ impl RunObserver for StoreObserver {
             done: self.done,
         });
     }
+    fn warning(&mut self, message: &str) {
+        self.warnings.push(message.to_owned());
+    }
     fn succeeded(&mut self) {
-        let _ = self.updates.send(Update::Succeeded);
+        let _ = self
+            .updates
+            .send(Update::Succeeded(self.warnings.join("\n")));
     }
 }
 
@@ -170,12 +177,12 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
                         progress.cells_done = done as i64;
                         progress.current_cell = None;
                     }
-                    Update::Succeeded => {
+                    Update::Succeeded(message) => {
                         let _ = store.set_progress(&id, &progress).await;
                         write_result_page(&result_of).await;
                         let from = [State::Preparing, State::Running, State::Cancelling];
                         let _ = store
-                            .transition(&id, &from, State::Succeeded, Some(""))
+                            .transition(&id, &from, State::Succeeded, Some(&message))
                             .await;
                         continue;
                     }
@@ -190,8 +197,10 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     let mut observer = StoreObserver {
         updates: updates_tx,
         done: 0,
+        warnings: Vec::new(),
     };
     let result = engine::execute(options, &mut observer, cancel_rx).await;
+    let warnings = std::mem::take(&mut observer.warnings);
     drop(observer);
     let _ = reporter.await;
     watcher.abort();
@@ -214,6 +223,12 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
         }) => (State::Expired, message.clone()),
         Err(e) => (State::Failed, e.to_string()),
     };
+    // The run's warnings stay in the record, after what ended it.
+    let message = std::iter::once(message)
+        .chain(warnings)
+        .filter(|m| !m.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     store.transition(&id, &from, state, Some(&message)).await?;
     Ok(())
 }

@@ -442,7 +442,12 @@ fidelity(
     "skip_execution.ipynb",
     [
         code("x = 1\nprint('runs')"),
-        code("x = 2\nprint('skipped by default')", metadata={"tags": ["skip-execution"]}),
+        code(
+            "x = 2\nprint('skipped by default')",
+            metadata={"tags": ["skip-execution"]},
+            execution_count=9,
+            outputs=[new_output("stream", name="stdout", text="stale output of an earlier run\n")],
+        ),
         code("x = 3\nprint('skipped when asked')", metadata={"tags": ["custom-skip"]}),
         code("print('x is', x)"),
     ],
