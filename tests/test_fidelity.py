@@ -110,6 +110,11 @@ def test_unconvertible_string_on_the_command_line_warns_on_stderr(corpus, tmp_pa
     papermill.execute_notebook(str(corpus / "parameters.ipynb"), str(pm), parameters={"a_int": "It works"},
                                progress_bar=False)
     assert printed_params(_read(tmp_path / "o.ipynb")) == printed_params(_read(pm))
+    store = f"sqlite://{tmp_path / 'store.sqlite'}"
+    proc = run_cli("submit", corpus / "parameters.ipynb", "-p", "a_int", "It works", "--store", store,
+                   "--output-location", tmp_path / "outputs", "--wait")
+    assert proc.returncode == 0, proc.stderr
+    assert 'warning: parameter a_int: "It works" does not convert to int' in proc.stderr
 
 
 def test_unconvertible_string_warning_is_in_the_record(corpus, tmp_path):
