@@ -55,8 +55,9 @@ def execute_notebook(
     ``NOTEBOOK_EXECUTOR_UPLOAD_INTERVAL`` seconds, 5 by default, and at the end). ``cwd`` is the kernel's working directory (default: the
     notebook's folder). ``timeout`` bounds the whole run and ``cell_timeout`` each cell,
     in seconds (a value beyond a century means no limit). Cells tagged
-    ``skip_cells_with_tag`` are not run, as nbclient. On a failing cell the partial notebook is written with papermill's error
-    banner and :class:`CellExecutionError` is raised (unless ``allow_errors``).
+    ``skip_cells_with_tag`` are not run, as nbclient. On a failing cell the partial
+    notebook is written with papermill's error banner and :class:`CellExecutionError` is
+    raised (unless ``allow_errors``).
     Ctrl-C stops the run and its kernel.
     """
     return json.loads(_execute(**locals(), return_notebook=True))
