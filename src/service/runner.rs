@@ -232,3 +232,4 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     store.transition(&id, &from, state, Some(&message)).await?;
     Ok(())
 }
+
