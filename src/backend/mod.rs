@@ -68,7 +68,11 @@ pub trait Backend: Send + Sync {
     }
 
     /// Brings one execution that has not ended up to date (a read of its record).
-    fn refresh<'a>(&'a self, _store: &'a Store, _execution: &'a Execution) -> BoxFuture<'a, Result<()>> {
+    fn refresh<'a>(
+        &'a self,
+        _store: &'a Store,
+        _execution: &'a Execution,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
     }
 }

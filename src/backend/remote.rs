@@ -159,7 +159,10 @@ async fn start(store: &Store, api: &dyn JobApi, execution: &Execution) -> Result
                     &execution.id,
                     &[State::Preparing],
                     State::Queued,
-                    Some(&format!("{} is unavailable, retrying: {message}", api.backend_name())),
+                    Some(&format!(
+                        "{} is unavailable, retrying: {message}",
+                        api.backend_name()
+                    )),
                 )
                 .await?;
             Ok(false)
@@ -215,7 +218,10 @@ pub async fn follow(store: &Store, api: &dyn JobApi, active: &[Execution]) -> Re
     }
     let phases = api.job_phases(&with_jobs).await?;
     for e in &with_jobs {
-        let phase = phases.get(&e.backend_job_id).cloned().unwrap_or(Phase::Missing);
+        let phase = phases
+            .get(&e.backend_job_id)
+            .cloned()
+            .unwrap_or(Phase::Missing);
         apply(store, e, phase).await?;
     }
     Ok(())
@@ -281,7 +287,9 @@ async fn finish(store: &Store, e: &Execution, phase: Phase) -> Result<()> {
     };
     write_result_page(e).await;
     let from = [State::Preparing, State::Running, State::Cancelling];
-    store.transition(&e.id, &from, state, Some(&message)).await?;
+    store
+        .transition(&e.id, &from, state, Some(&message))
+        .await?;
     Ok(())
 }
 

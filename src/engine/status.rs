@@ -84,7 +84,11 @@ pub async fn write_progress(
 }
 
 /// The final status: how the run ended.
-pub async fn write_final<T>(location: &Location, progress: Progress, result: &Result<T>) -> Result<()> {
+pub async fn write_final<T>(
+    location: &Location,
+    progress: Progress,
+    result: &Result<T>,
+) -> Result<()> {
     let (state, message) = match result {
         Ok(_) => (State::Succeeded, String::new()),
         Err(Error::Cancelled) => (State::Cancelled, "cancelled while running".to_owned()),

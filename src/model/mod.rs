@@ -6,10 +6,10 @@ mod schedule;
 mod status;
 
 pub use execution::{Execution, ExecutionSpec, Progress, State};
-pub use status::{staged_input_uri_of, status_uri_of, RunStatus};
 pub use schedule::{
     LastExecution, MissedRuns, Schedule, ScheduleChanges, ScheduleFields, ScheduleState,
 };
+pub use status::{staged_input_uri_of, status_uri_of, RunStatus};
 
 /// The backend of a submission that names none.
 pub const DEFAULT_BACKEND: &str = "local";

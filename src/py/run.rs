@@ -5,8 +5,8 @@ use super::blocking::{block, block_interruptible};
 use super::errors::to_pyerr;
 use super::params::parameters_from_py;
 use crate::engine::{self, status, RunOptions, TerminalObserver};
-use crate::model::Progress;
 use crate::kernel::KernelSearch;
+use crate::model::Progress;
 use crate::storage;
 use crate::timeouts;
 use pyo3::exceptions::PyUserWarning;
@@ -92,7 +92,9 @@ pub fn execute_notebook(
         let mut observer = TerminalObserver::new(progress, log_output);
         let result = match status {
             None => prepared.run(&mut observer, cancel_rx).await,
-            Some(location) => run_reporting_status(prepared, &mut observer, cancel_rx, location).await,
+            Some(location) => {
+                run_reporting_status(prepared, &mut observer, cancel_rx, location).await
+            }
         };
         result.map(|nb| return_notebook.then(|| nb.as_value().to_string()))
     };

@@ -79,10 +79,7 @@ impl Service {
     /// kernel, parameters, output location) and fills in the defaults. Returns the output
     /// folder, checked writable (a local one is created), and the run's warnings. Writes
     /// nothing else.
-    pub async fn validate_spec(
-        &self,
-        spec: &mut ExecutionSpec,
-    ) -> Result<(Location, Vec<String>)> {
+    pub async fn validate_spec(&self, spec: &mut ExecutionSpec) -> Result<(Location, Vec<String>)> {
         let output = self.check_spec(spec)?;
         let backend = self.backends.get(&spec.backend)?;
         backend.check_available().await?;
@@ -287,13 +284,18 @@ impl Service {
             let capabilities = backend.capabilities();
             let name = capabilities.name;
             if !capabilities.remote
-                || !items.iter().any(|e| e.state.is_active() && e.spec.backend == name)
+                || !items
+                    .iter()
+                    .any(|e| e.state.is_active() && e.spec.backend == name)
             {
                 continue;
             }
             {
                 let mut last = self.listing_refreshed.lock().expect("not poisoned");
-                if last.get(name).is_some_and(|t| t.elapsed() < LISTING_REFRESH_EVERY) {
+                if last
+                    .get(name)
+                    .is_some_and(|t| t.elapsed() < LISTING_REFRESH_EVERY)
+                {
                     continue;
                 }
                 last.insert(name, tokio::time::Instant::now());

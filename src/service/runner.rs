@@ -232,4 +232,3 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     store.transition(&id, &from, state, Some(&message)).await?;
     Ok(())
 }
-

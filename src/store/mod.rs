@@ -201,7 +201,9 @@ pub fn time_text_ago(age: std::time::Duration) -> String {
 pub fn time_text_before(at: &str, age: std::time::Duration) -> String {
     let parsed = chrono::DateTime::parse_from_rfc3339(at).map(|t| t.with_timezone(&chrono::Utc));
     match (parsed, chrono::Duration::from_std(age)) {
-        (Ok(t), Ok(age)) => t.checked_sub_signed(age).map_or_else(|| at.to_owned(), time_text),
+        (Ok(t), Ok(age)) => t
+            .checked_sub_signed(age)
+            .map_or_else(|| at.to_owned(), time_text),
         _ => at.to_owned(),
     }
 }

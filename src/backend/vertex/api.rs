@@ -201,7 +201,10 @@ impl Client {
     pub async fn cancel(&self, name: &str) -> Result<()> {
         let url = format!("{}/v1/{name}:cancel", self.base(region_of(name)));
         self.call(name, |token| {
-            google::http().post(&url).bearer_auth(token).json(&serde_json::json!({}))
+            google::http()
+                .post(&url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({}))
         })
         .await
         .map(drop)
@@ -211,7 +214,11 @@ impl Client {
 async fn decode<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T> {
     let url = response.url().to_string();
     response.json().await.map_err(|e| {
-        Error::resource(url, Failure::Unavailable, format!("an answer we cannot read: {e}"))
+        Error::resource(
+            url,
+            Failure::Unavailable,
+            format!("an answer we cannot read: {e}"),
+        )
     })
 }
 

@@ -11,19 +11,30 @@ use std::collections::BTreeMap;
 /// What the submission's labels become on the job (ours are added after).
 pub fn user_labels(labels: &Map<String, Value>) -> Result<BTreeMap<String, String>> {
     if labels.len() > 62 {
-        return Err(Error::invalid("labels", "at most 62 labels (a job has 64, two are ours)"));
+        return Err(Error::invalid(
+            "labels",
+            "at most 62 labels (a job has 64, two are ours)",
+        ));
     }
     let mut out = BTreeMap::new();
     for (key, value) in labels {
         let Value::String(value) = value else {
-            return Err(Error::invalid("labels", format!("label {key:?}: give a string value")));
+            return Err(Error::invalid(
+                "labels",
+                format!("label {key:?}: give a string value"),
+            ));
         };
         if key == EXECUTION_LABEL || key == SCHEDULE_LABEL {
-            return Err(Error::invalid("labels", format!("label {key:?} is set by notebook-executor")));
+            return Err(Error::invalid(
+                "labels",
+                format!("label {key:?} is set by notebook-executor"),
+            ));
         }
-        check(key, true).map_err(|why| Error::invalid("labels", format!("label key {key:?}: {why}")))?;
-        check(value, false)
-            .map_err(|why| Error::invalid("labels", format!("label {key:?}: value {value:?}: {why}")))?;
+        check(key, true)
+            .map_err(|why| Error::invalid("labels", format!("label key {key:?}: {why}")))?;
+        check(value, false).map_err(|why| {
+            Error::invalid("labels", format!("label {key:?}: value {value:?}: {why}"))
+        })?;
         out.insert(key.clone(), value.clone());
     }
     Ok(out)
@@ -50,7 +61,8 @@ mod tests {
 
     #[test]
     fn labels_follow_googles_rules() {
-        let ok = json!({"team": "data-science", "cost_centre": "42", "été": "bientôt", "empty": ""});
+        let ok =
+            json!({"team": "data-science", "cost_centre": "42", "été": "bientôt", "empty": ""});
         assert_eq!(user_labels(ok.as_object().unwrap()).unwrap().len(), 4);
         for bad in [
             json!({"Team": "a"}),

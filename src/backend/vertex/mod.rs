@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::google;
 use crate::model::{Execution, ExecutionSpec};
 use crate::store::Store;
-use api::{Client, ContainerSpec, CustomJob, DiskSpec, EnvVar, JobSpec, MachineSpec, WorkerPoolSpec};
+use api::{
+    Client, ContainerSpec, CustomJob, DiskSpec, EnvVar, JobSpec, MachineSpec, WorkerPoolSpec,
+};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -52,13 +54,18 @@ impl VertexConfig {
     pub fn resolved(mut self) -> VertexConfig {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let list = |text: String| -> Vec<String> {
-            text.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+            text.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
         };
         if self.project.is_empty() {
             self.project = env("NOTEBOOK_EXECUTOR_VERTEX_PROJECT").unwrap_or_default();
         }
         if self.regions.is_empty() {
-            self.regions = env("NOTEBOOK_EXECUTOR_VERTEX_REGIONS").map(list).unwrap_or_default();
+            self.regions = env("NOTEBOOK_EXECUTOR_VERTEX_REGIONS")
+                .map(list)
+                .unwrap_or_default();
         }
         if self.default_region.is_empty() {
             self.default_region = env("NOTEBOOK_EXECUTOR_VERTEX_REGION")
@@ -66,11 +73,19 @@ impl VertexConfig {
                 .unwrap_or_else(|| catalogue::DEFAULT_REGION.to_owned());
         }
         if self.container_images.is_empty() {
-            self.container_images = env("NOTEBOOK_EXECUTOR_VERTEX_IMAGE").map(list).unwrap_or_default();
+            self.container_images = env("NOTEBOOK_EXECUTOR_VERTEX_IMAGE")
+                .map(list)
+                .unwrap_or_default();
         }
         for (field, var) in [
-            (&mut self.output_location, "NOTEBOOK_EXECUTOR_VERTEX_OUTPUT_LOCATION"),
-            (&mut self.service_account, "NOTEBOOK_EXECUTOR_VERTEX_SERVICE_ACCOUNT"),
+            (
+                &mut self.output_location,
+                "NOTEBOOK_EXECUTOR_VERTEX_OUTPUT_LOCATION",
+            ),
+            (
+                &mut self.service_account,
+                "NOTEBOOK_EXECUTOR_VERTEX_SERVICE_ACCOUNT",
+            ),
             (&mut self.network, "NOTEBOOK_EXECUTOR_VERTEX_NETWORK"),
             (&mut self.endpoint, "NOTEBOOK_EXECUTOR_VERTEX_ENDPOINT"),
         ] {
@@ -172,12 +187,19 @@ impl VertexBackend {
 
 /// A job's phase, in our words.
 fn phase_of(job: &CustomJob) -> Phase {
-    let message = || job.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
+    let message = || {
+        job.error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default()
+    };
     match job.state.as_str() {
         "JOB_STATE_RUNNING" => Phase::Running,
         "JOB_STATE_SUCCEEDED" | "JOB_STATE_PARTIALLY_SUCCEEDED" => Phase::Succeeded,
         // DEADLINE_EXCEEDED: the job's own time limit.
-        "JOB_STATE_FAILED" if job.error.as_ref().is_some_and(|e| e.code == 4) => Phase::Expired(message()),
+        "JOB_STATE_FAILED" if job.error.as_ref().is_some_and(|e| e.code == 4) => {
+            Phase::Expired(message())
+        }
         "JOB_STATE_FAILED" => Phase::Failed(message()),
         "JOB_STATE_EXPIRED" => Phase::Expired(message()),
         "JOB_STATE_CANCELLING" => Phase::Cancelling,
@@ -231,7 +253,10 @@ impl JobApi for VertexBackend {
             // One list call per region: the jobs created since the oldest one we follow.
             let mut by_region: BTreeMap<&str, Vec<&Execution>> = BTreeMap::new();
             for e in executions {
-                by_region.entry(api::region_of(&e.backend_job_id)).or_default().push(e);
+                by_region
+                    .entry(api::region_of(&e.backend_job_id))
+                    .or_default()
+                    .push(e);
             }
             for (region, followed) in by_region {
                 let since = followed
@@ -280,7 +305,10 @@ impl Backend for VertexBackend {
         Capabilities {
             name: NAME,
             machine_types: VertexConfig::offered(&c.machine_types, catalogue::MACHINE_TYPES),
-            accelerator_types: VertexConfig::offered(&c.accelerator_types, catalogue::ACCELERATOR_TYPES),
+            accelerator_types: VertexConfig::offered(
+                &c.accelerator_types,
+                catalogue::ACCELERATOR_TYPES,
+            ),
             regions: VertexConfig::offered(&c.regions, catalogue::REGIONS),
             output_schemes: vec!["gs"],
             default_output_location: Some(c.output_location.clone()).filter(|o| !o.is_empty()),
@@ -297,12 +325,22 @@ impl Backend for VertexBackend {
         if spec.machine_type.is_empty() {
             spec.machine_type = catalogue::DEFAULT_MACHINE_TYPE.into();
         }
-        check_offered("machine_type", &spec.machine_type, &offered.machine_types, NAME)?;
+        check_offered(
+            "machine_type",
+            &spec.machine_type,
+            &offered.machine_types,
+            NAME,
+        )?;
         if spec.region.is_empty() {
             spec.region = self.config.default_region.clone();
         }
         check_offered("region", &spec.region, &offered.regions, NAME)?;
-        check_offered("accelerator_type", &spec.accelerator_type, &offered.accelerator_types, NAME)?;
+        check_offered(
+            "accelerator_type",
+            &spec.accelerator_type,
+            &offered.accelerator_types,
+            NAME,
+        )?;
         check_accelerator(spec)?;
         if spec.environment.is_empty() {
             spec.environment = self.config.container_images.first().cloned().ok_or_else(|| {
@@ -342,7 +380,11 @@ impl Backend for VertexBackend {
         Box::pin(remote::cancel(self, execution))
     }
 
-    fn refresh<'a>(&'a self, store: &'a Store, execution: &'a Execution) -> BoxFuture<'a, Result<()>> {
+    fn refresh<'a>(
+        &'a self,
+        store: &'a Store,
+        execution: &'a Execution,
+    ) -> BoxFuture<'a, Result<()>> {
         Box::pin(remote::refresh(store, self, execution))
     }
 }
@@ -354,14 +396,19 @@ fn check_accelerator(spec: &ExecutionSpec) -> Result<()> {
     let fit = catalogue::fit(machine);
     if spec.accelerator_type.is_empty() {
         if spec.accelerator_count != 0 {
-            return Err(Error::invalid("accelerator_count", "give an accelerator_type with a count"));
+            return Err(Error::invalid(
+                "accelerator_count",
+                "give an accelerator_type with a count",
+            ));
         }
         return match fit {
             Some(fit) if fit.required => Err(Error::invalid(
                 "accelerator_type",
-                format!("{machine} comes with GPUs: give accelerator_type {} and accelerator_count {}",
+                format!(
+                    "{machine} comes with GPUs: give accelerator_type {} and accelerator_count {}",
                     fit.types.join(" or "),
-                    fit.counts.first().copied().unwrap_or(1)),
+                    fit.counts.first().copied().unwrap_or(1)
+                ),
             )),
             _ => Ok(()),
         };
@@ -379,7 +426,12 @@ fn check_accelerator(spec: &ExecutionSpec) -> Result<()> {
         let counts: Vec<String> = fit.counts.iter().map(i64::to_string).collect();
         return Err(Error::invalid(
             "accelerator_count",
-            format!("{machine} takes {} {} (given {})", counts.join(", "), spec.accelerator_type, spec.accelerator_count),
+            format!(
+                "{machine} takes {} {} (given {})",
+                counts.join(", "),
+                spec.accelerator_type,
+                spec.accelerator_count
+            ),
         ));
     }
     Ok(())
