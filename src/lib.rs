@@ -16,6 +16,7 @@ pub mod schedule;
 pub mod service;
 pub mod storage;
 pub mod store;
+pub mod timeouts;
 
 use pyo3::prelude::*;
 

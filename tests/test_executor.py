@@ -78,7 +78,7 @@ def test_input_is_snapshotted_at_submission(executor, tmp_path):
     [
         (lambda d: d / "missing.ipynb", {}, nx.NotFoundError),
         (lambda d: (d / "bad.ipynb").write_text("{nope") and d / "bad.ipynb", {}, nx.NotebookFormatError),
-        (lambda d: notebook(d / "p.ipynb", "1", params="n = 1"), {"parameters": {"n": "abc"}}, nx.ParameterError),
+        (lambda d: notebook(d / "p.ipynb", "1", params="n = 1"), {"parameters": {"1n": 2}}, nx.ParameterError),
         (lambda d: notebook(d / "k.ipynb", "1"), {"kernel_name": "no-such-kernel"}, nx.KernelNotFoundError),
         (lambda d: notebook(d / "b.ipynb", "1"), {"backend": "vertex"}, nx.ValidationError),
         (lambda d: notebook(d / "m.ipynb", "1"), {"machine_type": "n1-standard-4"}, nx.ValidationError),

@@ -12,6 +12,7 @@ import { ExecutorModel } from './model';
 import { ExecutorPanel, IPanelActions } from './panel';
 import { parseParameterText } from './params';
 import { openShareDialog } from './share';
+import { submissionWarnings } from './states';
 import { Widget } from '@lumino/widgets';
 import { executorIcon } from './icons';
 
@@ -60,10 +61,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       if ('execution' in result) {
         model.upsertExecution(result.execution);
-        Notification.success(trans.__('Submitted "%1"', result.execution.display_name), {
-          autoClose: 5000,
-          actions: [{ label: trans.__('View in panel'), callback: () => reveal(result.execution.id) }]
-        });
+        const actions = [{ label: trans.__('View in panel'), callback: () => reveal(result.execution.id) }];
+        const warnings = submissionWarnings(result.execution);
+        if (warnings) {
+          Notification.warning(trans.__('Submitted "%1" with a warning: %2', result.execution.display_name, warnings), { autoClose: false, actions });
+        } else {
+          Notification.success(trans.__('Submitted "%1"', result.execution.display_name), { autoClose: 5000, actions });
+        }
       } else {
         model.upsertSchedule(result.schedule);
         Notification.success(trans.__('Schedule "%1" saved', result.schedule.display_name), {

@@ -7,7 +7,7 @@ import React, { useEffect, useState } from 'react';
 import { IExecution, ISchedule } from './api';
 import { describeCron } from './cron';
 import { ExecutorModel, ListModel } from './model';
-import { ALL_STATES, executionDuration, formatTime, isTerminal, progressFraction, stateLabel, stateTone } from './states';
+import { ALL_STATES, executionDuration, formatTime, isTerminal, progressFraction, shownStateMessage, stateLabel, stateTone } from './states';
 
 export interface IPanelActions {
   viewResult(executionId: string): void;
@@ -50,7 +50,7 @@ function StateBadge(props: { e: IExecution; __: TranslationBundle['__'] }): JSX.
           <div className="nx-Progress-bar" style={{ width: `${Math.round(progressFraction(e) * 100)}%` }} />
         </div>
       )}
-      {(e.state === 'FAILED' || e.state === 'EXPIRED') && e.state_message && <div className="nx-StateMessage">{e.state_message}</div>}
+      {shownStateMessage(e) && <div className="nx-StateMessage">{shownStateMessage(e)}</div>}
     </div>
   );
 }

@@ -30,6 +30,24 @@ export function stateTone(state: ExecutionState): 'ok' | 'error' | 'active' | 'i
   }
 }
 
+/** The message an execution's row shows: why it failed or expired, or the run's warnings
+ * (a string parameter passed as a string...), which a queued, running or successful
+ * execution's message holds. */
+export function shownStateMessage(e: Pick<IExecution, 'state' | 'state_message'>): string {
+  switch (e.state) {
+    case 'CANCELLING':
+    case 'CANCELLED':
+      return '';
+    default:
+      return e.state_message;
+  }
+}
+
+/** The warnings of a submission just made (its queued record's message), "" when none. */
+export function submissionWarnings(e: Pick<IExecution, 'state' | 'state_message'>): string {
+  return e.state === 'QUEUED' ? e.state_message : '';
+}
+
 /** 65 -> "1 min 5 s"; 3725 -> "1 h 2 min"; 0.4 -> "0 s". */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));

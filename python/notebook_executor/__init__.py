@@ -42,6 +42,7 @@ def execute_notebook(
     progress: bool = False,
     log_output: bool = False,
     allow_errors: bool = False,
+    skip_cells_with_tag: str = "skip-execution",
 ) -> dict:
     """Run a notebook in the foreground, papermill-style, and return the executed notebook.
 
@@ -53,15 +54,18 @@ def execute_notebook(
     every cell (atomically; to Cloud Storage at most every
     ``NOTEBOOK_EXECUTOR_UPLOAD_INTERVAL`` seconds, 5 by default, and at the end). ``cwd`` is the kernel's working directory (default: the
     notebook's folder). ``timeout`` bounds the whole run and ``cell_timeout`` each cell,
-    in seconds. On a failing cell the partial notebook is written with papermill's error
-    banner and :class:`CellExecutionError` is raised (unless ``allow_errors``).
+    in seconds (a value beyond a century means no limit). Cells tagged
+    ``skip_cells_with_tag`` are not run, as nbclient. On a failing cell the partial
+    notebook is written with papermill's error banner and :class:`CellExecutionError` is
+    raised (unless ``allow_errors``).
     Ctrl-C stops the run and its kernel.
     """
     return json.loads(_execute(**locals(), return_notebook=True))
 
 
 def _execute(input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress,
-             log_output, allow_errors, return_notebook, status=None) -> str | None:
+             log_output, allow_errors, return_notebook, status=None,
+             skip_cells_with_tag="skip-execution") -> str | None:
     return _core.execute_notebook(
         os.fspath(input_path),
         None if output_path is None else os.fspath(output_path),
@@ -73,6 +77,7 @@ def _execute(input_path, output_path, parameters, kernel_name, cwd, timeout, cel
         progress,
         log_output,
         allow_errors,
+        skip_cells_with_tag,
         python_env(),
         return_notebook,
         status,

@@ -48,6 +48,7 @@ def execute_notebook(
     progress: bool,
     log_output: bool,
     allow_errors: bool,
+    skip_cells_with_tag: str | None,
     env: PythonEnv,
     return_notebook: bool = True,
 ) -> str | None:

@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, metavar="S", help="stop the whole run after S seconds")
     run.add_argument("--cell-timeout", type=float, metavar="S", help="stop any cell after S seconds")
     run.add_argument("--allow-errors", action="store_true", help="go on after a cell raises")
+    run.add_argument("--skip-cells-with-tag", metavar="TAG", default="skip-execution",
+                     help="do not run cells with this tag (default: skip-execution, as nbclient)")
     run.add_argument("--log-output", action="store_true", help="copy cell output to stderr as it comes")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     run.add_argument("--status", metavar="URI", help="write the run's progress and end state there as JSON "
@@ -226,6 +228,7 @@ def _run(args: argparse.Namespace) -> int:
         progress=args.progress,
         log_output=args.log_output,
         allow_errors=args.allow_errors,
+        skip_cells_with_tag=args.skip_cells_with_tag,
         return_notebook=False,  # the CLI needs only the file
         status=args.status,
     )
@@ -274,6 +277,9 @@ def _submit(args: argparse.Namespace) -> int:
         kernel_name=args.kernel_name, timeout_seconds=args.timeout, cell_timeout_seconds=args.cell_timeout,
         allow_errors=args.allow_errors, idempotency_token=args.idempotency_token, **execution_fields(args),
     )
+    if execution.state == "QUEUED":  # a queued record's message is the run's warnings
+        for line in filter(None, execution.state_message.splitlines()):
+            print(f"{PROG}: warning: {line}", file=sys.stderr)
     if args.wait:
         execution = _wait_with_progress(executor, execution)
     if args.json:

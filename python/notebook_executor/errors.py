@@ -28,8 +28,9 @@ class NotebookFormatError(NotebookExecutorError, ValueError):
 
 
 class ParameterError(NotebookExecutorError, ValueError):
-    """A parameter cannot be parsed, converted to its default's type, or expressed in the
-    kernel's language. ``name`` is the parameter's name when known."""
+    """A parameter cannot be parsed, named as a variable, or expressed in the kernel's
+    language. (A string that does not convert to its default's type is passed as the string,
+    with a warning.) ``name`` is the parameter's name when known."""
 
     name: str | None = None
 

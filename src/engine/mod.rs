@@ -10,6 +10,8 @@ mod progress;
 pub mod status;
 #[cfg(test)]
 mod tests;
+mod timing;
+mod widgets;
 
 pub use output_writer::upload_interval;
 pub use progress::{RunObserver, TerminalObserver};
@@ -46,11 +48,19 @@ pub struct RunOptions {
     pub cell_timeout: Option<Duration>,
     /// Go on after a failing cell.
     pub allow_errors: bool,
+    /// Cells with this tag are not run (nbclient's `skip_cells_with_tag`); None: `skip-execution`.
+    pub skip_cells_with_tag: Option<String>,
     pub search: KernelSearch,
     /// The kernel runs on another machine (a remote job, which has its own kernels): it is
     /// not looked up here, and the notebook's language decides how parameters are written.
     pub kernel_elsewhere: bool,
 }
+
+/// How long messages a dead kernel sent are waited for: they travel over loopback.
+const MESSAGES_IN_FLIGHT_WAIT: Duration = Duration::from_millis(200);
+
+/// nbclient's default `skip_cells_with_tag`.
+pub const SKIP_TAG: &str = "skip-execution";
 
 /// A notebook ready to run: read, kernel found, parameters injected. Everything that can
 /// be wrong with the inputs is found here, before anything is written or started.
@@ -216,8 +226,12 @@ impl PreparedRun {
         }
 
         let mut recorder = OutputRecorder::default();
+        let skip_tag = self.options.skip_cells_with_tag.clone();
+        let skip_tag = skip_tag.as_deref().unwrap_or(SKIP_TAG);
         let total = self.notebook.cells().len();
         let mut index = 0;
+        // The count the kernel gives the next cell it runs: one more than the last it gave.
+        let mut next_count: i64 = 1;
         let failure = loop {
             if index >= total {
                 break None;
@@ -227,7 +241,10 @@ impl PreparedRun {
             observer.cell_started(index, total);
             let cell = &self.notebook.cells()[index];
             let source = cell_source(cell);
-            let outcome = if cell["cell_type"] == "code" && !source.trim().is_empty() {
+            let runs = cell["cell_type"] == "code"
+                && !source.trim().is_empty()
+                && !cell_has_tag(cell, skip_tag);
+            let outcome = if runs {
                 let allowed = self.options.allow_errors || cell_has_tag(cell, "raises-exception");
                 self.run_cell(
                     &mut kernel,
@@ -244,6 +261,17 @@ impl PreparedRun {
                 CellOutcome::Completed
             };
             let cell = &mut self.notebook.cells_mut()[index];
+            if runs {
+                match cell["execution_count"].as_i64() {
+                    Some(count) => next_count = count + 1,
+                    // A kernel killed at once may die before it says the count it gave
+                    // the cell; the banner must still point at the cell.
+                    None if matches!(outcome, CellOutcome::Died(_)) => {
+                        cell["execution_count"] = json!(next_count)
+                    }
+                    None => next_count += 1,
+                }
+            }
             if let Some(outputs) = cell.get_mut("outputs").and_then(Value::as_array_mut) {
                 coalesce_streams(outputs);
             }
@@ -260,6 +288,11 @@ impl PreparedRun {
             index += 1;
         };
 
+        if let Some(widgets) = recorder.widgets.metadata() {
+            self.notebook
+                .metadata_mut()
+                .insert("widgets".into(), widgets);
+        }
         let Some((index, outcome)) = failure else {
             papermill::run_finished(&mut self.notebook, started, Utc::now(), false);
             self.finish_writing().await?;
@@ -319,6 +352,7 @@ impl PreparedRun {
         cancel: &mut watch::Receiver<bool>,
     ) -> Result<CellOutcome> {
         recorder.start_cell();
+        timing::start(&mut self.notebook.cells_mut()[index]);
         let request = kernel.execute(source, !errors_allowed).await?;
         let cell_deadline = self.options.cell_timeout.map(|t| Instant::now() + t);
         let deadline = [cell_deadline, run_deadline].into_iter().flatten().min();
@@ -337,6 +371,7 @@ impl PreparedRun {
             };
             match event {
                 Event::IoPub(msg) if msg.parent_msg_id.as_deref() == Some(request.as_str()) => {
+                    timing::record(&mut self.notebook.cells_mut()[index], &msg);
                     match recorder.handle(self.notebook.cells_mut(), index, &msg) {
                         Effect::ExecutionCount(count) => {
                             self.notebook.cells_mut()[index]["execution_count"] = count
@@ -346,6 +381,12 @@ impl PreparedRun {
                             msg.content["name"].as_str().unwrap_or("stdout"),
                             msg.content["text"].as_str().unwrap_or(""),
                         ),
+                        Effect::WidgetOutput(sync) => {
+                            // A kernel that cannot take it is dead, which the next event says.
+                            let _ = kernel
+                                .comm_msg(&sync.comm_id, sync.data, &sync.parent)
+                                .await;
+                        }
                         Effect::Output { stream: false } | Effect::None => {}
                     }
                 }
@@ -353,10 +394,13 @@ impl PreparedRun {
                     if msg.parent_msg_id.as_deref() == Some(request.as_str())
                         && msg.msg_type == "execute_reply" =>
                 {
+                    timing::record(&mut self.notebook.cells_mut()[index], &msg);
                     reply = Some(msg.content)
                 }
                 Event::IoPub(_) | Event::Shell(_) => {}
                 Event::Died(how) => {
+                    self.take_messages_in_flight(kernel, recorder, index, &request)
+                        .await;
                     return Ok(match timed_out {
                         Some((message, run_timeout, _)) => CellOutcome::TimedOut {
                             message,
@@ -431,6 +475,30 @@ impl PreparedRun {
                     .unwrap_or_default(),
             },
         })
+    }
+
+    /// What a kernel that died sent before it died may still be on its way (the count it
+    /// gave the cell, the cell's last output): recorded as if it had arrived in time.
+    async fn take_messages_in_flight(
+        &mut self,
+        kernel: &mut Kernel,
+        recorder: &mut OutputRecorder,
+        index: usize,
+        request: &str,
+    ) {
+        let until = Instant::now() + MESSAGES_IN_FLIGHT_WAIT;
+        while let Some(event) = kernel.message_in_flight(until).await {
+            let Event::IoPub(msg) = event else { continue };
+            if msg.parent_msg_id.as_deref() != Some(request) {
+                continue;
+            }
+            timing::record(&mut self.notebook.cells_mut()[index], &msg);
+            if let Effect::ExecutionCount(count) =
+                recorder.handle(self.notebook.cells_mut(), index, &msg)
+            {
+                self.notebook.cells_mut()[index]["execution_count"] = count;
+            }
+        }
     }
 
     async fn fail_before_cells(

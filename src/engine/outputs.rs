@@ -4,6 +4,7 @@
 //! are merged as they arrive (into the cell's first stream of that name), so a cell that
 //! prints a lot holds one string per stream, not one output per message.
 
+use super::widgets::{StateSync, Widgets};
 use crate::kernel::Message;
 use crate::notebook::lines;
 use serde_json::{json, Value};
@@ -16,6 +17,7 @@ pub struct OutputRecorder {
     clear_before_next_output: bool,
     /// Stream name -> index of the cell's output that collects that stream.
     streams: HashMap<String, usize>,
+    pub widgets: Widgets,
 }
 
 /// What an iopub message meant for the cell being run.
@@ -28,6 +30,8 @@ pub enum Effect {
     Output {
         stream: bool,
     },
+    /// An Output widget took the output: its new state is owed to the kernel.
+    WidgetOutput(StateSync),
 }
 
 impl OutputRecorder {
@@ -38,9 +42,16 @@ impl OutputRecorder {
 
     pub fn handle(&mut self, cells: &mut [Value], cell_index: usize, msg: &Message) -> Effect {
         let content = &msg.content;
+        if let Some(effect) = self.to_output_widget(msg) {
+            return effect;
+        }
         match msg.msg_type.as_str() {
             "status" if content["execution_state"] == "idle" => Effect::Idle,
             "execute_input" => Effect::ExecutionCount(content["execution_count"].clone()),
+            "comm_open" | "comm_msg" | "comm_close" => {
+                self.widgets.handle_comm(msg);
+                Effect::None
+            }
             "clear_output" => {
                 if content["wait"].as_bool().unwrap_or(false) {
                     self.clear_before_next_output = true;
@@ -104,6 +115,23 @@ impl OutputRecorder {
         }
     }
 
+    /// Output (and clearing) that an Output widget captures goes to the widget, as in a
+    /// frontend.
+    fn to_output_widget(&mut self, msg: &Message) -> Option<Effect> {
+        let clear = match msg.msg_type.as_str() {
+            "clear_output" => true,
+            "stream" | "display_data" | "execute_result" | "error" => false,
+            _ => return None,
+        };
+        let widget = self.widgets.capturing(msg.parent_msg_id.as_deref())?;
+        let sync = if clear {
+            self.widgets.clear_output(&widget, msg)
+        } else {
+            self.widgets.output(&widget, msg)
+        };
+        Some(sync.map_or(Effect::None, Effect::WidgetOutput))
+    }
+
     fn clear(&mut self, cells: &mut [Value], cell_index: usize) {
         cells[cell_index]["outputs"] = json!([]);
         self.streams.clear();
@@ -122,7 +150,7 @@ fn bundle(data: &Value) -> Value {
 }
 
 /// nbformat's `output_from_msg`.
-fn output_from_msg(msg_type: &str, content: &Value) -> Option<Value> {
+pub fn output_from_msg(msg_type: &str, content: &Value) -> Option<Value> {
     Some(match msg_type {
         "execute_result" => json!({
             "output_type": "execute_result",

@@ -289,7 +289,7 @@ fn problems_are_found_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let input = notebook_file(dir.path(), &[code(0, "n = 1", &["parameters"])]);
     let output = dir.path().join("out.ipynb");
-    let bad = [("n".to_string(), ParamValue::Str("abc".into()))]
+    let bad = [("1n".to_string(), ParamValue::Int("2".into()))]
         .into_iter()
         .collect();
     let err = block_on(prepare(RunOptions {
@@ -309,4 +309,52 @@ fn problems_are_found_before_anything_is_written() {
     }));
     assert!(matches!(err, Err(Error::KernelNotFound { .. })));
     assert!(!output.exists());
+}
+
+#[test]
+fn tagged_cells_are_skipped_and_run_cells_are_timed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = notebook_file(
+        dir.path(),
+        &[
+            code(0, "x = 1", &[]),
+            code(1, "x = 2", &[SKIP_TAG]),
+            code(2, "x = 3", &["mine"]),
+            code(3, "print(x)", &[]),
+        ],
+    );
+    let nb = run(RunOptions {
+        input: input.clone(),
+        search: search(),
+        ..Default::default()
+    })
+    .unwrap();
+    let counts: Vec<Value> = nb
+        .cells()
+        .iter()
+        .map(|c| c["execution_count"].clone())
+        .collect();
+    assert_eq!(counts, [json!(1), Value::Null, json!(2), json!(3)]);
+    assert_eq!(stdout_of(&nb, 3), "3\n");
+    assert!(nb.cells()[1]["metadata"].get("execution").is_none());
+    let timings = nb.cells()[0]["metadata"]["execution"].as_object().unwrap();
+    let mut keys: Vec<&str> = timings.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "iopub.execute_input",
+            "iopub.status.busy",
+            "iopub.status.idle",
+            "shell.execute_reply"
+        ]
+    );
+    let nb = run(RunOptions {
+        input,
+        skip_cells_with_tag: Some("mine".into()),
+        search: search(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(stdout_of(&nb, 3), "2\n");
 }

@@ -4,8 +4,8 @@
 
 use crate::error::{Error, Result};
 use jupyter_protocol::{
-    ConnectionInfo, ExecuteRequest, InterruptRequest, JupyterMessage, KernelInfoRequest,
-    ShutdownRequest,
+    CommId, CommMsg, ConnectionInfo, ExecuteRequest, InterruptRequest, JupyterMessage,
+    KernelInfoRequest, ShutdownRequest,
 };
 use jupyter_zmq_client::{
     create_client_control_connection, create_client_iopub_connection,
@@ -20,7 +20,13 @@ use zeromq::SocketRecv;
 pub struct Message {
     pub msg_type: String,
     pub parent_msg_id: Option<String>,
+    /// The header's `date`, as the kernel wrote it (ISO 8601).
+    pub date: Option<String>,
+    /// The request this message answers, whole (a reply to the kernel names it as its parent).
+    pub parent_header: Value,
     pub content: Value,
+    /// Binary buffers after the JSON parts (widgets send arrays this way).
+    pub buffers: Vec<Vec<u8>>,
 }
 
 pub struct KernelClient {
@@ -62,6 +68,25 @@ impl KernelClient {
             stop_on_error,
         };
         self.send_shell(JupyterMessage::new(request, None)).await
+    }
+
+    /// Sends a comm message on shell as a frontend does, in reply to `parent` (the header
+    /// of the message it answers).
+    pub async fn comm_msg(
+        &mut self,
+        comm_id: &str,
+        data: serde_json::Map<String, Value>,
+        parent: &Value,
+    ) -> Result<()> {
+        let mut message = JupyterMessage::new(
+            CommMsg {
+                comm_id: CommId(comm_id.to_owned()),
+                data,
+            },
+            None,
+        );
+        message.parent_header = serde_json::from_value(parent.clone()).ok();
+        self.send_shell(message).await.map(drop)
     }
 
     pub async fn kernel_info(&mut self) -> Result<String> {
@@ -132,7 +157,10 @@ fn parse(raw: RawMessage) -> Result<Message> {
     Ok(Message {
         msg_type: header["msg_type"].as_str().unwrap_or_default().to_owned(),
         parent_msg_id: parent["msg_id"].as_str().map(str::to_owned),
+        date: header["date"].as_str().map(str::to_owned),
+        parent_header: parent,
         content,
+        buffers: raw.jparts[4..].iter().map(|b| b.to_vec()).collect(),
     })
 }
 

@@ -197,6 +197,16 @@ impl Kernel {
         self.client.execute(code, stop_on_error).await
     }
 
+    /// A comm message to the kernel, as a frontend sends (see `KernelClient::comm_msg`).
+    pub async fn comm_msg(
+        &mut self,
+        comm_id: &str,
+        data: serde_json::Map<String, serde_json::Value>,
+        parent: &serde_json::Value,
+    ) -> Result<()> {
+        self.client.comm_msg(comm_id, data, parent).await
+    }
+
     /// The next message from the kernel, its death, or the deadline; whichever is first.
     pub async fn next_event(&mut self, deadline: Instant) -> Result<Event> {
         tokio::select! {
@@ -209,6 +219,18 @@ impl Kernel {
                 Ok(Event::Died(format!("the kernel process ended with {}{}", describe_exit(status), log_suffix(&mut self.process))))
             }
             _ = tokio::time::sleep_until(deadline) => Ok(Event::Deadline),
+        }
+    }
+
+    /// A message the kernel sent that is still on its way (after its process ended, say),
+    /// or None once none arrives before `deadline`.
+    pub async fn message_in_flight(&mut self, deadline: Instant) -> Option<Event> {
+        tokio::select! {
+            msg = self.client.recv() => match msg.ok()? {
+                (Channel::IoPub, msg) => Some(Event::IoPub(msg)),
+                (Channel::Shell, msg) => Some(Event::Shell(msg)),
+            },
+            _ = tokio::time::sleep_until(deadline) => None,
         }
     }
 

@@ -48,6 +48,7 @@ impl KernelProcess {
                     .replace("{resource_dir}", &resource_dir)
             })
             .collect();
+        let args = with_history_in_memory(spec, args);
         let mut command = Command::new(&args[0]);
         command
             .args(&args[1..])
@@ -153,6 +154,17 @@ impl Drop for KernelProcess {
     }
 }
 
+/// IPython writes every executed cell into `~/.ipython/profile_default/history.sqlite`,
+/// and kernels running at once contend on that file. As nbclient, IPython kernels keep
+/// their history in memory, unless the kernelspec sets the history file itself.
+fn with_history_in_memory(spec: &KernelSpec, mut args: Vec<String>) -> Vec<String> {
+    const OPTION: &str = "--HistoryManager.hist_file";
+    if spec.is_ipykernel() && !args.iter().any(|a| a.starts_with(OPTION)) {
+        args.push(format!("{OPTION}=:memory:"));
+    }
+    args
+}
+
 /// Describes how a process ended, for messages.
 pub fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
@@ -178,4 +190,52 @@ fn signal_name(sig: i32) -> Option<&'static str> {
         libc::SIGBUS => "SIGBUS",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::InterruptMode;
+    use std::collections::BTreeMap;
+
+    fn spec(argv: &[&str]) -> KernelSpec {
+        KernelSpec {
+            name: "k".into(),
+            resource_dir: None,
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            display_name: String::new(),
+            language: String::new(),
+            env: BTreeMap::new(),
+            interrupt_mode: InterruptMode::Signal,
+            env_prefix: None,
+        }
+    }
+
+    fn args(spec: &KernelSpec) -> Vec<String> {
+        with_history_in_memory(spec, spec.argv.clone())
+    }
+
+    #[test]
+    fn ipython_kernels_keep_history_in_memory() {
+        let ipykernel = spec(&[
+            "python",
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+        ]);
+        assert_eq!(
+            args(&ipykernel).last().map(String::as_str),
+            Some("--HistoryManager.hist_file=:memory:")
+        );
+        let own_file = spec(&[
+            "python",
+            "-m",
+            "ipykernel",
+            "--HistoryManager.hist_file=/tmp/h.sqlite",
+        ]);
+        assert_eq!(args(&own_file), own_file.argv);
+        let other = spec(&["julia", "-i", "kernel.jl", "{connection_file}"]);
+        assert_eq!(args(&other), other.argv);
+    }
 }

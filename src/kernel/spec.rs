@@ -8,6 +8,9 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// jupyter_client's `NATIVE_KERNEL_NAME`: the interpreter's own ipykernel.
+pub const NATIVE_KERNEL: &str = "python3";
+
 #[derive(Debug, Clone)]
 pub struct KernelSpec {
     pub name: String,
@@ -20,6 +23,23 @@ pub struct KernelSpec {
     pub interrupt_mode: InterruptMode,
     /// The environment (prefix) the kernel belongs to: its `bin` goes first on PATH.
     pub env_prefix: Option<PathBuf>,
+}
+
+impl KernelSpec {
+    /// An IPython kernel (`python -m ipykernel_launcher`, `-m ipykernel`, or its script),
+    /// which takes IPython's command-line options.
+    pub fn is_ipykernel(&self) -> bool {
+        self.argv.iter().any(|a| {
+            let file = Path::new(a)
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or(a);
+            matches!(
+                file,
+                "ipykernel_launcher" | "ipykernel" | "ipykernel_launcher.py"
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +122,13 @@ impl KernelSearch {
     }
 
     pub fn find(&self, name: &str) -> Result<KernelSpec> {
+        // jupyter_client's KernelManager renames `python` to the native kernel's name
+        // whatever kernelspecs exist; notebooks written for papermill and nbclient rely on it.
+        let name = if name == "python" {
+            NATIVE_KERNEL
+        } else {
+            name
+        };
         for dir in &self.data_dirs {
             let folder = dir.join("kernels").join(name);
             let file = folder.join("kernel.json");
@@ -109,7 +136,7 @@ impl KernelSearch {
                 return read_spec(name, &folder, &file);
             }
         }
-        if name == "python3" {
+        if name == NATIVE_KERNEL {
             if let Some(spec) = self.native() {
                 return Ok(spec);
             }
@@ -145,8 +172,8 @@ impl KernelSearch {
                 }
             }
         }
-        if self.native_python.is_some() && !names.iter().any(|n| n == "python3") {
-            names.push("python3".into());
+        if self.native_python.is_some() && !names.iter().any(|n| n == NATIVE_KERNEL) {
+            names.push(NATIVE_KERNEL.into());
         }
         names.sort();
         names
@@ -155,7 +182,7 @@ impl KernelSearch {
     fn native(&self) -> Option<KernelSpec> {
         let python = self.native_python.as_ref()?;
         Some(KernelSpec {
-            name: "python3".into(),
+            name: NATIVE_KERNEL.into(),
             resource_dir: None,
             argv: vec![
                 python.display().to_string(),
@@ -285,6 +312,12 @@ mod tests {
         };
         let py = search.find("python3").unwrap();
         assert_eq!(py.argv[0], "/x/bin/python");
+        // `python` is jupyter_client's alias of the native kernel.
+        let alias = search.find("python").unwrap();
+        assert_eq!(
+            (alias.name.as_str(), alias.argv[0].as_str()),
+            ("python3", "/x/bin/python")
+        );
         assert_eq!(
             search.find("julia").unwrap().env_prefix.as_deref(),
             Some(env.path())

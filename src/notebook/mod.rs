@@ -307,5 +307,8 @@ mod tests {
         assert_eq!(cell_source(&nb.cells()[0]), "print(1)");
         assert!(!nb.metadata().contains_key("name"));
         assert_eq!(nb.cells()[0]["metadata"]["collapsed"], false);
+        // No kernelspec in v3: the cells' language is the notebook's.
+        assert_eq!(nb.language(), Some("python"));
+        assert_eq!(nb.kernel_name(), None);
     }
 }

@@ -1,6 +1,6 @@
 //! nbformat 3 -> 4, through the nbformat crate's upgrade.
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 pub fn from_v3(text: &str) -> Result<Map<String, Value>, String> {
     let original: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
@@ -39,6 +39,20 @@ pub fn from_v3(text: &str) -> Result<Map<String, Value>, String> {
     if let Some(Value::Object(metadata)) = root.get_mut("metadata") {
         metadata.remove("name");
         metadata.remove("signature");
+        // v3 named the language on each code cell and had no kernelspec (IPython 1 and 2
+        // wrote Python notebooks only): keep it as the notebook's language, which picks
+        // the kernel as nbclient's default `python` does. The kernel's own language_info
+        // replaces it when the notebook runs.
+        if !metadata.contains_key("kernelspec") && !metadata.contains_key("language_info") {
+            let language = original["worksheets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|w| w["cells"].as_array().into_iter().flatten())
+                .find_map(|c| c["language"].as_str().filter(|l| !l.is_empty()))
+                .unwrap_or("python");
+            metadata.insert("language_info".into(), json!({ "name": language }));
+        }
     }
     Ok(root)
 }

@@ -11,7 +11,7 @@ pub use parse::{parse_assignments, typed_value};
 pub use translate::codify;
 pub use value::{ParamValue, Parameters};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::notebook::{cell_has_tag, cell_source, Notebook};
 
 pub const PARAMETERS_TAG: &str = "parameters";
@@ -77,7 +77,13 @@ pub fn inject(
                 if let (ParamValue::Str(text), Some(type_name)) =
                     (&*value, default.type_name.as_deref())
                 {
-                    *value = convert_to_type(name, text, type_name)?;
+                    match convert_to_type(text, type_name) {
+                        Some(converted) => *value = converted,
+                        // papermill never converts: the string goes as it is, said aloud.
+                        None => warnings.push(format!(
+                            "parameter {name}: {text:?} does not convert to {type_name} (the type of its default): passed as a string"
+                        )),
+                    }
                 }
             }
             None if has_parameters_cell => {
@@ -102,30 +108,25 @@ pub fn inject(
     Ok((typed, warnings))
 }
 
-/// A string given for a parameter whose default has another type takes that type.
-fn convert_to_type(name: &str, text: &str, type_name: &str) -> Result<ParamValue> {
-    let fail = || {
-        Error::parameter(
-            Some(name),
-            format!("parameter {name}: {text:?} cannot be converted to {type_name}, the type of its default"),
-        )
-    };
+/// A string given for a parameter whose default has another type takes that type, when
+/// it converts; None when it does not.
+fn convert_to_type(text: &str, type_name: &str) -> Option<ParamValue> {
     let t = text.trim();
-    Ok(match type_name {
-        "int" => ParamValue::Int(value::parse_int_literal(t).ok_or_else(fail)?),
-        "float" => ParamValue::Float(value::parse_float_literal(t).ok_or_else(fail)?),
+    Some(match type_name {
+        "int" => ParamValue::Int(value::parse_int_literal(t)?),
+        "float" => ParamValue::Float(value::parse_float_literal(t)?),
         "bool" => match t.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "y" | "on" => ParamValue::Bool(true),
             "false" | "0" | "no" | "n" | "off" => ParamValue::Bool(false),
-            _ => return Err(fail()),
+            _ => return None,
         },
         "list" | "dict" => {
-            let parsed: serde_json::Value = serde_json::from_str(t).map_err(|_| fail())?;
+            let parsed: serde_json::Value = serde_json::from_str(t).ok()?;
             match (&parsed, type_name) {
                 (serde_json::Value::Array(_), "list") | (serde_json::Value::Object(_), "dict") => {
                     ParamValue::from_json(&parsed)
                 }
-                _ => return Err(fail()),
+                _ => return None,
             }
         }
         _ => ParamValue::Str(text.to_owned()),
@@ -193,17 +194,23 @@ mod tests {
     }
 
     #[test]
-    fn bad_conversion_changes_nothing() {
+    fn a_string_that_does_not_convert_is_passed_as_a_string_with_a_warning() {
         let mut nb = notebook(&code("n = 1", &["parameters"]));
-        let before = nb.to_nbformat_string();
-        let params: Parameters = [("n".to_string(), ParamValue::Str("abc".into()))]
+        let params: Parameters = [("n".to_string(), ParamValue::Str("It works".into()))]
             .into_iter()
             .collect();
-        let err = inject(&mut nb, &params, Language::Python).unwrap_err();
-        assert!(
-            err.to_string().contains("cannot be converted to int"),
-            "{err}"
+        let (typed, warnings) = inject(&mut nb, &params, Language::Python).unwrap();
+        assert_eq!(
+            typed.iter().next().unwrap().1,
+            ParamValue::Str("It works".into())
         );
-        assert_eq!(nb.to_nbformat_string(), before);
+        assert_eq!(
+            warnings,
+            ["parameter n: \"It works\" does not convert to int (the type of its default): passed as a string"]
+        );
+        assert_eq!(
+            cell_source(&nb.cells()[1]),
+            "# Parameters\nn = \"It works\"\n"
+        );
     }
 }

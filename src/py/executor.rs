@@ -326,7 +326,7 @@ impl ExecutorCore {
         let service = self.service.clone();
         let wait = async move {
             service
-                .wait(&id, timeout.map(|t| Duration::from_secs_f64(t.max(0.0))))
+                .wait(&id, crate::timeouts::wait_timeout("timeout", timeout)?)
                 .await
                 .map(|e| json(&e))
         };

@@ -8,6 +8,7 @@ use crate::engine::{self, status, RunOptions, TerminalObserver};
 use crate::kernel::KernelSearch;
 use crate::model::Progress;
 use crate::storage;
+use crate::timeouts;
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -35,12 +36,8 @@ impl PythonEnv {
     }
 }
 
-fn seconds(value: Option<f64>) -> Option<Duration> {
-    value.filter(|s| *s > 0.0).map(Duration::from_secs_f64)
-}
-
 #[pyfunction]
-#[pyo3(signature = (input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress, log_output, allow_errors, env, return_notebook=true, status=None))]
+#[pyo3(signature = (input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress, log_output, allow_errors, skip_cells_with_tag, env, return_notebook=true, status=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn execute_notebook(
     py: Python<'_>,
@@ -54,6 +51,7 @@ pub fn execute_notebook(
     progress: bool,
     log_output: bool,
     allow_errors: bool,
+    skip_cells_with_tag: Option<String>,
     env: PythonEnv,
     return_notebook: bool,
     status: Option<String>,
@@ -68,15 +66,19 @@ pub fn execute_notebook(
         .map(|o| storage::parse_field("output_path", &o))
         .transpose()
         .map_err(|e| to_pyerr(py, e))?;
+    let timeout = timeouts::timeout("timeout", timeout).map_err(|e| to_pyerr(py, e))?;
+    let cell_timeout =
+        timeouts::timeout("cell_timeout", cell_timeout).map_err(|e| to_pyerr(py, e))?;
     let options = RunOptions {
         input,
         output,
         parameters,
         kernel_name,
         cwd,
-        timeout: seconds(timeout),
-        cell_timeout: seconds(cell_timeout),
+        timeout,
+        cell_timeout,
         allow_errors,
+        skip_cells_with_tag,
         search: env.search(),
         ..Default::default()
     };

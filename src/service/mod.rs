@@ -77,8 +77,9 @@ impl Service {
 
     /// Checks a submission as a run would check it (backend fields, timeouts, notebook,
     /// kernel, parameters, output location) and fills in the defaults. Returns the output
-    /// folder, checked writable (a local one is created). Writes nothing else.
-    pub async fn validate_spec(&self, spec: &mut ExecutionSpec) -> Result<Location> {
+    /// folder, checked writable (a local one is created), and the run's warnings. Writes
+    /// nothing else.
+    pub async fn validate_spec(&self, spec: &mut ExecutionSpec) -> Result<(Location, Vec<String>)> {
         let output = self.check_spec(spec)?;
         let backend = self.backends.get(&spec.backend)?;
         backend.check_available().await?;
@@ -106,7 +107,7 @@ impl Service {
                 } => Error::invalid("output_location", format!("{resource}: {message}")),
                 other => other,
             })?;
-        Ok(output)
+        Ok((output, prepared.warnings))
     }
 
     /// The checks that need no file or network: backend fields, timeouts, the output
@@ -117,17 +118,8 @@ impl Service {
         }
         let backend = self.backends.get(&spec.backend)?;
         backend.validate(spec)?;
-        for (field, value) in [
-            ("timeout_seconds", spec.timeout_seconds),
-            ("cell_timeout_seconds", spec.cell_timeout_seconds),
-        ] {
-            if value.is_some_and(|v| !(v > 0.0) || !v.is_finite()) {
-                return Err(Error::invalid(
-                    field,
-                    "must be a positive number of seconds",
-                ));
-            }
-        }
+        crate::timeouts::timeout("timeout_seconds", spec.timeout_seconds)?;
+        crate::timeouts::timeout("cell_timeout_seconds", spec.cell_timeout_seconds)?;
         self.output_folder(spec, &backend.capabilities())
     }
 
@@ -190,7 +182,7 @@ impl Service {
     /// Validates everything, snapshots the notebook, records the execution QUEUED and
     /// starts a runner if a slot is free. Nothing is written when anything is wrong.
     pub async fn submit(&self, mut spec: ExecutionSpec) -> Result<Execution> {
-        let output = self.validate_spec(&mut spec).await?;
+        let (output, warnings) = self.validate_spec(&mut spec).await?;
         if let Some(token) = spec.idempotency_token.clone().filter(|t| !t.is_empty()) {
             if let Some(existing) = self.store.execution_by_token(&token).await? {
                 return if existing.spec == spec {
@@ -204,7 +196,9 @@ impl Service {
             }
         }
         let input = storage::parse_field("input_notebook", &spec.input_notebook)?;
-        let execution = Service::new_execution(spec, &output);
+        let mut execution = Service::new_execution(spec, &output);
+        // Said at once, and kept until the run's end says them again.
+        execution.state_message = warnings.join("\n");
         let id = execution.id.clone();
         // The snapshot: later edits of the file do not change this run.
         let staged = Location::Local(self.staged_input(&id));

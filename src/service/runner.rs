@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{Execution, Progress, State};
 use crate::render::write_result_page;
 use crate::storage::Location;
+use crate::timeouts;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -68,13 +69,15 @@ enum Update {
         total: usize,
         done: usize,
     },
-    /// Recorded at once: the kernel's shutdown need not delay the result.
-    Succeeded,
+    /// Recorded at once: the kernel's shutdown need not delay the result. With the
+    /// run's warnings as the state message.
+    Succeeded(String),
 }
 
 struct StoreObserver {
     updates: mpsc::UnboundedSender<Update>,
     done: usize,
+    warnings: Vec<String>,
 }
 
 impl RunObserver for StoreObserver {
@@ -88,8 +91,13 @@ impl RunObserver for StoreObserver {
             done: self.done,
         });
     }
+    fn warning(&mut self, message: &str) {
+        self.warnings.push(message.to_owned());
+    }
     fn succeeded(&mut self) {
-        let _ = self.updates.send(Update::Succeeded);
+        let _ = self
+            .updates
+            .send(Update::Succeeded(self.warnings.join("\n")));
     }
 }
 
@@ -119,8 +127,8 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
         parameters: parameters_of(spec),
         kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),
         cwd,
-        timeout: spec.timeout_seconds.map(Duration::from_secs_f64),
-        cell_timeout: spec.cell_timeout_seconds.map(Duration::from_secs_f64),
+        timeout: timeouts::timeout("timeout_seconds", spec.timeout_seconds)?,
+        cell_timeout: timeouts::timeout("cell_timeout_seconds", spec.cell_timeout_seconds)?,
         allow_errors: spec.allow_errors,
         search: service.search.clone(),
         ..Default::default()
@@ -169,12 +177,12 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
                         progress.cells_done = done as i64;
                         progress.current_cell = None;
                     }
-                    Update::Succeeded => {
+                    Update::Succeeded(message) => {
                         let _ = store.set_progress(&id, &progress).await;
                         write_result_page(&result_of).await;
                         let from = [State::Preparing, State::Running, State::Cancelling];
                         let _ = store
-                            .transition(&id, &from, State::Succeeded, Some(""))
+                            .transition(&id, &from, State::Succeeded, Some(&message))
                             .await;
                         continue;
                     }
@@ -189,8 +197,10 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     let mut observer = StoreObserver {
         updates: updates_tx,
         done: 0,
+        warnings: Vec::new(),
     };
     let result = engine::execute(options, &mut observer, cancel_rx).await;
+    let warnings = std::mem::take(&mut observer.warnings);
     drop(observer);
     let _ = reporter.await;
     watcher.abort();
@@ -213,6 +223,12 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
         }) => (State::Expired, message.clone()),
         Err(e) => (State::Failed, e.to_string()),
     };
+    // The run's warnings stay in the record, after what ended it.
+    let message = std::iter::once(message)
+        .chain(warnings)
+        .filter(|m| !m.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
     store.transition(&id, &from, state, Some(&message)).await?;
     Ok(())
 }

@@ -417,5 +417,130 @@ V3 = {
 # a YAML parameters file for the CLI tests
 (HERE / "params.yaml").write_text('a_int: 11\nc_str: "from yaml file"\ne_list: [4, 5]\n', encoding="utf-8")
 
+# --------------------------------------------------------------------------------------------------
+# Fidelity corpus: notebooks written for nbclient and papermill, each compared with them in
+# tests/test_fidelity.py
+# --------------------------------------------------------------------------------------------------
+
+FIDELITY = HERE / "fidelity"
+FIDELITY.mkdir(exist_ok=True)
+
+
+def fidelity(name, cells, metadata=None, kernelspec=True):
+    notebook(f"fidelity/{name}", cells, metadata=metadata, kernelspec=kernelspec)
+
+
+# jupyter_client's alias: `python` is the native python3 kernel.
+fidelity(
+    "kernel_python.ipynb",
+    [code("import sys\nprint(sys.version_info[0])"), code("6 * 7")],
+    metadata={"kernelspec": {"name": "python", "display_name": "Python", "language": "python"}},
+    kernelspec=False,
+)
+
+fidelity(
+    "skip_execution.ipynb",
+    [
+        code("x = 1\nprint('runs')"),
+        code(
+            "x = 2\nprint('skipped by default')",
+            metadata={"tags": ["skip-execution"]},
+            execution_count=9,
+            outputs=[new_output("stream", name="stdout", text="stale output of an earlier run\n")],
+        ),
+        code("x = 3\nprint('skipped when asked')", metadata={"tags": ["custom-skip"]}),
+        code("print('x is', x)"),
+    ],
+)
+
+fidelity(
+    "history.ipynb",
+    [
+        code("print(get_ipython().history_manager.hist_file)"),
+        code("print('a line that must not land in the history file')"),
+    ],
+)
+
+STALE_WIDGETS = {
+    "application/vnd.jupyter.widget-state+json": {
+        "state": {
+            "0000stale": {
+                "model_name": "IntSliderModel",
+                "model_module": "@jupyter-widgets/controls",
+                "model_module_version": "2.0.0",
+                "state": {"value": -1},
+            }
+        },
+        "version_major": 2,
+        "version_minor": 0,
+    }
+}
+
+fidelity(
+    "widgets.ipynb",
+    [
+        code("import ipywidgets as w\nslider = w.IntSlider(value=3, description='n')\nslider"),
+        code("slider.value = 7\nbutton = w.Button(description='go')\ndisplay(button)"),
+        code("w.HBox([w.Text(value='t'), w.Checkbox(value=True)])"),
+        code("print(slider.value)"),
+    ],
+    metadata={"widgets": STALE_WIDGETS},
+)
+
+fidelity(
+    "output_widget.ipynb",
+    [
+        code("import ipywidgets as w\nout = w.Output()\ndisplay(out)"),
+        code("with out:\n    print('inside 1')\n    print('inside 2')\n    display('shown inside')\nprint('outside')"),
+        code("with out:\n    raise ValueError('caught by the widget')\nprint('after the error')"),
+        code("log = w.Output()\nwith log:\n    print('stale')\n    log.clear_output()\n    print('fresh')\nlog"),
+        code("print(len(out.outputs), len(log.outputs))"),
+    ],
+)
+
+# A kernel that dies while its cell runs, after the cell said something.
+fidelity(
+    "kernel_dies_mid_cell.ipynb",
+    [
+        code("print('alive')"),
+        code("import os, signal, time\nprint('dying', flush=True)\ntime.sleep(0.3)\nos.kill(os.getpid(), signal.SIGKILL)"),
+        code("print('never')"),
+    ],
+)
+
+# nbformat 3 as IPython 1 and 2 wrote it: the language on each code cell, no kernelspec.
+V3_USUAL = {
+    "metadata": {"name": "usual v3", "signature": "sha256:" + "0" * 64},
+    "nbformat": 3,
+    "nbformat_minor": 0,
+    "worksheets": [
+        {
+            "metadata": {},
+            "cells": [
+                {"cell_type": "markdown", "metadata": {}, "source": ["An IPython 2 notebook"]},
+                {
+                    "cell_type": "code",
+                    "collapsed": False,
+                    "input": ["import sys\n", "print('v3 on python', sys.version_info[0])"],
+                    "language": "python",
+                    "metadata": {},
+                    "outputs": [],
+                    "prompt_number": 1,
+                },
+                {
+                    "cell_type": "code",
+                    "collapsed": False,
+                    "input": ["21 * 2"],
+                    "language": "python",
+                    "metadata": {},
+                    "outputs": [],
+                    "prompt_number": 2,
+                },
+            ],
+        }
+    ],
+}
+(FIDELITY / "v3_usual.ipynb").write_text(json.dumps(V3_USUAL, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
 if __name__ == "__main__":
     print("wrote", sorted(p.name for p in HERE.iterdir() if p.suffix in {".ipynb", ".yaml", ".txt"}))

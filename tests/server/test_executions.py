@@ -30,6 +30,16 @@ async def test_parameters_as_the_dialogs_text(api):
     assert code == 400 and err["error"]["code"] == "invalid_parameters"
 
 
+async def test_a_string_that_does_not_convert_is_a_warning_in_the_record(api):
+    """As papermill, the string reaches the notebook; the dialog shows the record's warning."""
+    e = await api.ok("POST", "executions", body={"input_notebook": "params.ipynb",
+                                                 "parameters": 'alpha="It works"'}, expect=201)
+    assert e["state"] == "QUEUED"
+    assert e["state_message"].startswith('parameter alpha: "It works" does not convert to int')
+    done = await api.wait_done(e["id"])
+    assert done["state"] == "SUCCEEDED" and done["state_message"] == e["state_message"]
+
+
 async def test_list_pages_filters_and_get(api):
     ids = [(await api.ok("POST", "executions", body={"input_notebook": "quick.ipynb"}, expect=201))["id"] for _ in range(3)]
     first = await api.ok("GET", "executions", params={"page_size": "2"})

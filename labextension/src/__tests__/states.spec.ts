@@ -1,4 +1,4 @@
-import { executionDuration, formatDuration, formatTime, isTerminal, progressFraction, stateLabel, stateTone } from '../states';
+import { executionDuration, formatDuration, formatTime, isTerminal, progressFraction, shownStateMessage, stateLabel, stateTone, submissionWarnings } from '../states';
 
 describe('states', () => {
   it('labels and tones', () => {
@@ -21,6 +21,18 @@ describe('states', () => {
     expect(executionDuration({ start_time: null, end_time: null })).toBe('');
     expect(executionDuration({ start_time: '2026-01-01T00:00:00Z', end_time: '2026-01-01T00:01:05Z' })).toBe('1 min 5 s');
     expect(executionDuration({ start_time: '2026-01-01T00:00:00Z', end_time: null }, Date.parse('2026-01-01T00:00:10Z'))).toBe('10 s');
+  });
+
+  it('messages: failures and warnings are shown, cancel notes are not', () => {
+    const warning = 'parameter n: "It works" does not convert to int (the type of its default): passed as a string';
+    expect(shownStateMessage({ state: 'FAILED', state_message: 'cell 1 raised ValueError: x' })).toBe('cell 1 raised ValueError: x');
+    expect(shownStateMessage({ state: 'SUCCEEDED', state_message: warning })).toBe(warning);
+    expect(shownStateMessage({ state: 'QUEUED', state_message: warning })).toBe(warning);
+    expect(shownStateMessage({ state: 'SUCCEEDED', state_message: '' })).toBe('');
+    expect(shownStateMessage({ state: 'CANCELLING', state_message: 'cancel requested' })).toBe('');
+    expect(submissionWarnings({ state: 'QUEUED', state_message: warning })).toBe(warning);
+    expect(submissionWarnings({ state: 'QUEUED', state_message: '' })).toBe('');
+    expect(submissionWarnings({ state: 'SUCCEEDED', state_message: warning })).toBe('');
   });
 
   it('progress', () => {
