@@ -33,6 +33,18 @@ pub fn timeout(field: &str, seconds: Option<f64>) -> Result<Option<Duration>> {
     Ok(Some(Duration::from_secs_f64(seconds)))
 }
 
+/// An age in days (retention): positive and finite; an age past 1970 keeps nothing old,
+/// which the store's time arithmetic saturates to (never a panic).
+pub fn age_in_days(field: &str, days: f64) -> Result<Duration> {
+    if days.is_nan() || days <= 0.0 || days.is_infinite() {
+        return Err(Error::invalid(
+            field,
+            format!("must be a positive number of days, not {days}"),
+        ));
+    }
+    Ok(Duration::try_from_secs_f64(days * 86400.0).unwrap_or(Duration::MAX))
+}
+
 /// How long `wait` waits: as `timeout`, and 0 looks once without waiting.
 pub fn wait_timeout(field: &str, seconds: Option<f64>) -> Result<Option<Duration>> {
     match seconds {
@@ -63,6 +75,18 @@ mod tests {
             timeout("timeout", Some(NO_LIMIT_BEYOND_SECONDS)).unwrap(),
             Some(Duration::from_secs_f64(NO_LIMIT_BEYOND_SECONDS))
         );
+    }
+
+    #[test]
+    fn ages_in_days_are_positive_and_saturate() {
+        assert_eq!(
+            age_in_days("days", 1.0).unwrap(),
+            Duration::from_secs(86400)
+        );
+        assert_eq!(age_in_days("days", 1e300).unwrap(), Duration::MAX);
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(age_in_days("days", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

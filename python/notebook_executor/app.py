@@ -12,7 +12,7 @@ from traitlets import Bool, Float, Integer, List, Unicode, default
 
 from .server import events
 from .server.handlers import routes
-from .errors import StoreError
+from .errors import NotebookExecutorError
 from .server.service import RestService, UnavailableService
 
 
@@ -72,7 +72,7 @@ class NotebookExecutor(ExtensionApp):
                 default_backend=self.default_backend,
                 share_lifetime_seconds=self.share_lifetime_seconds,
             )
-        except StoreError as error:
+        except NotebookExecutorError as error:  # the store, or a setting
             # The server still starts (JupyterLab works); our routes answer 503 saying why.
             self.log.error("notebook_executor: the store cannot be used: %s. Executions and schedules are "
                            "unavailable until it is fixed and the server restarted.", error)

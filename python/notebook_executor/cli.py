@@ -74,6 +74,8 @@ def execution_fields(args: argparse.Namespace) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Run Jupyter notebooks in the foreground or the background.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--store", help="sqlite:// path or postgresql:// URL of the state store (also after the "
+                        "command)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -153,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_store_option(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--store", help="sqlite:// path or postgresql:// URL of the state store")
+    # SUPPRESS: when not given here, the global `--store` (before the command) stands.
+    command.add_argument("--store", default=argparse.SUPPRESS,
+                         help="sqlite:// path or postgresql:// URL of the state store")
 
 
 def _load_yaml(text: str, origin: str) -> dict:

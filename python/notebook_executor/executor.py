@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from . import _core
 from ._env import python_env
+from .errors import ParameterError, ValidationError
 
 TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"})
 
@@ -176,13 +177,36 @@ def _template(input_path, parameters, display_name, fields_: Mapping[str, Any]) 
 
 
 def _location(path) -> str:
-    """A local path made absolute (runs happen in other processes); URIs as they are."""
+    """A local path made absolute and real (runs happen in other processes, and a schedule
+    keeps running the file it was made with, whatever links change later); URIs as they are."""
     text = os.fspath(path)
-    return text if "://" in text else os.path.abspath(text)
+    return text if "://" in text else os.path.realpath(text)
 
 
 def _spec(input_path, parameters, display_name, fields_: Mapping[str, Any]) -> str:
-    return json.dumps(_template(input_path, parameters, display_name, fields_), allow_nan=True)
+    return _json(_template(input_path, parameters, display_name, fields_))
+
+
+def _check_parameters(parameters: Mapping[str, Any]) -> None:
+    for name, value in dict(parameters).items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise ParameterError(f"parameter {name}: {value!r} cannot be passed to a background run (give JSON "
+                                 "data: numbers, strings, booleans, None, lists and dicts; no NaN or infinity)",
+                                 name=name) from None
+
+
+def _json(fields: Mapping[str, Any]) -> str:
+    """A submission as the core takes it: JSON, which holds no NaN, infinity or Python
+    object; a value that cannot travel is refused here, naming its field or parameter."""
+    _check_parameters(fields.get("parameters") or {})
+    for field_name, value in fields.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise ValidationError(f"{field_name}: {value!r} is not a value this field takes", field=field_name) from None
+    return json.dumps(fields)
 
 
 def _schedule_fields(input_path, cron_schedule, time_zone, display_name, parameters, missed_runs,
@@ -190,7 +214,7 @@ def _schedule_fields(input_path, cron_schedule, time_zone, display_name, paramet
     fields_ = {"cron_schedule": cron_schedule, "time_zone": time_zone, "display_name": display_name,
                "missed_runs": missed_runs,
                "execution_template": _template(input_path, parameters, display_name, execution_fields)}
-    return json.dumps({k: v for k, v in fields_.items() if v is not None}, allow_nan=True)
+    return _json({k: v for k, v in fields_.items() if v is not None})
 
 
 def _schedule_changes(changes: Mapping[str, Any]) -> str:
@@ -202,7 +226,7 @@ def _schedule_changes(changes: Mapping[str, Any]) -> str:
         input_path = template_changes.pop("input_notebook", None)
         parameters = template_changes.pop("parameters", None)
         out["execution_template"] = _template(input_path, parameters, None, template_changes)
-    return json.dumps(out, allow_nan=True)
+    return _json(out)
 
 
 def _page(convert):
@@ -302,7 +326,10 @@ class _Operations:
 
     def run_schedule_now(self, id: str, parameters: Mapping[str, Any] | None = None) -> Execution:
         """An execution from the schedule's template now; ``parameters`` override the template's."""
-        params = json.dumps(dict(parameters), allow_nan=True) if parameters is not None else None
+        params = None
+        if parameters is not None:
+            _check_parameters(parameters)
+            params = json.dumps(dict(parameters))
         return self._call(Execution._from_json, self._core.run_schedule_now, id, params)
 
     def delete_schedule(self, id: str) -> None:

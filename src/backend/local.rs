@@ -91,9 +91,27 @@ impl Backend for LocalBackend {
     }
 }
 
+/// Starts `command` in its own session (`setsid`): no terminal's hang-up or Ctrl-C, and no
+/// process group of the submitting process, reaches it; the run goes on when the submitter
+/// exits or is interrupted.
+fn spawn_in_new_session(
+    command: &mut std::process::Command,
+) -> std::io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe, as a pre_exec hook requires.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command.spawn()
+}
+
 impl LocalBackend {
     fn spawn_runner(&self, store: &Store, runner_id: &str) -> Result<()> {
-        use std::os::unix::process::CommandExt;
         let log_path = store.staging_dir.with_file_name("runner.log");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -101,7 +119,8 @@ impl LocalBackend {
             .open(&log_path)
             .map_err(|e| Error::io(&log_path, e))?;
         let log_err = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
-        let child = std::process::Command::new(&self.python)
+        let mut command = std::process::Command::new(&self.python);
+        command
             .args([
                 "-m",
                 "notebook_executor._runner",
@@ -113,12 +132,8 @@ impl LocalBackend {
             .args(["--concurrency", &self.concurrency.to_string()])
             .stdin(std::process::Stdio::null())
             .stdout(log)
-            .stderr(log_err)
-            // Its own session: the run goes on when the submitting process exits or is
-            // interrupted.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| Error::io(&self.python, e))?;
+            .stderr(log_err);
+        let child = spawn_in_new_session(&mut command).map_err(|e| Error::io(&self.python, e))?;
         // Reap it in the background so it never lingers as a zombie of a long-lived parent.
         std::thread::spawn(move || {
             let mut child = child;

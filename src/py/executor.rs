@@ -159,6 +159,28 @@ impl ExecutorCore {
     }
 }
 
+/// How many runs of each schedule to keep: a whole number, at least 1; one beyond what
+/// a store can hold keeps everything.
+fn count_to_keep(value: &Bound<'_, PyAny>) -> Result<i64, Error> {
+    let bad = || {
+        Error::invalid(
+            "keep_per_schedule",
+            "give a whole number of runs, at least 1",
+        )
+    };
+    if value.is_instance_of::<pyo3::types::PyBool>()
+        || !value.is_instance_of::<pyo3::types::PyInt>()
+    {
+        return Err(bad());
+    }
+    match value.extract::<i64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err(bad()),
+        Err(_) if value.gt(0).unwrap_or(false) => Ok(i64::MAX),
+        Err(_) => Err(bad()),
+    }
+}
+
 /// Runs an operation for Python: blocking (the GIL released) for `Executor`, or as an
 /// awaitable for `AsyncExecutor`. Each operation is declared once, below, with this.
 fn call<'py, T>(
@@ -212,7 +234,19 @@ impl ExecutorCore {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get() as i64)
             .unwrap_or(2);
-        let concurrency = concurrency.filter(|c| *c > 0).unwrap_or(cores);
+        let concurrency = match concurrency {
+            None => cores,
+            Some(c) if c >= 1 => c,
+            Some(c) => {
+                return Err(to_pyerr(
+                    py,
+                    Error::invalid(
+                        "concurrency",
+                        format!("give at least 1 run at once, not {c}"),
+                    ),
+                ))
+            }
+        };
         let local = LocalBackend {
             concurrency,
             python: env.executable.clone(),
@@ -367,21 +401,17 @@ impl ExecutorCore {
         &self,
         py: Python<'_>,
         older_than_days: Option<f64>,
-        keep_per_schedule: Option<i64>,
+        keep_per_schedule: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
-        if older_than_days.is_some_and(|d| !(d >= 0.0) || !d.is_finite())
-            || keep_per_schedule.is_some_and(|k| k < 0)
-        {
-            return Err(to_pyerr(
-                py,
-                Error::invalid(
-                    "retention",
-                    "older_than_days and keep_per_schedule must be positive",
-                ),
-            ));
-        }
+        let checked = (|| {
+            let age = older_than_days
+                .map(|d| crate::timeouts::age_in_days("older_than_days", d))
+                .transpose()?;
+            let keep = keep_per_schedule.map(count_to_keep).transpose()?;
+            Ok::<_, Error>((age, keep))
+        })();
+        let (age, keep_per_schedule) = checked.map_err(|e| to_pyerr(py, e))?;
         let service = self.service.clone();
-        let age = older_than_days.map(|d| Duration::from_secs_f64(d * 86400.0));
         block(
             py,
             async move { service.purge(age, keep_per_schedule).await },

@@ -113,6 +113,7 @@ impl Service {
     /// The checks that need no file or network: backend fields, timeouts, the output
     /// location's form. Fills in the backend; returns the output folder.
     fn check_spec(&self, spec: &mut ExecutionSpec) -> Result<Location> {
+        check_sizes(spec)?;
         if spec.backend.is_empty() {
             spec.backend = DEFAULT_BACKEND.into();
         }
@@ -500,6 +501,70 @@ impl Service {
         }
         unreachable!("some name is free")
     }
+}
+
+/// Caps on what a submission may hold: a record is shown in every listing, and no form
+/// of ours comes near these.
+const MAX_NAME: usize = 512;
+const MAX_PATH: usize = 4096;
+const MAX_TEXT: usize = 1024;
+const MAX_LABELS: usize = 64;
+const MAX_PARAMETERS_BYTES: usize = 1024 * 1024;
+
+fn check_sizes(spec: &ExecutionSpec) -> Result<()> {
+    let too_long =
+        |field: &str, max: usize| Error::invalid(field, format!("at most {max} characters"));
+    for (field, value, max) in [
+        ("display_name", &spec.display_name, MAX_NAME),
+        ("input_notebook", &spec.input_notebook, MAX_PATH),
+        ("output_location", &spec.output_location, MAX_PATH),
+        ("kernel_name", &spec.kernel_name, MAX_TEXT),
+        ("environment", &spec.environment, MAX_TEXT),
+        ("backend", &spec.backend, MAX_TEXT),
+        ("machine_type", &spec.machine_type, MAX_TEXT),
+        ("accelerator_type", &spec.accelerator_type, MAX_TEXT),
+        ("region", &spec.region, MAX_TEXT),
+        ("service_account", &spec.service_account, MAX_TEXT),
+        ("network", &spec.network, MAX_TEXT),
+    ] {
+        if value.chars().count() > max {
+            return Err(too_long(field, max));
+        }
+    }
+    if spec
+        .idempotency_token
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_NAME)
+    {
+        return Err(too_long("idempotency_token", MAX_NAME));
+    }
+    if spec.labels.len() > MAX_LABELS {
+        return Err(Error::invalid(
+            "labels",
+            format!("at most {MAX_LABELS} labels"),
+        ));
+    }
+    let labels_too_long = spec.labels.iter().any(|(k, v)| {
+        k.chars().count() > MAX_TEXT || v.as_str().is_some_and(|v| v.chars().count() > MAX_TEXT)
+    });
+    if labels_too_long {
+        return Err(Error::invalid(
+            "labels",
+            format!("keys and values of at most {MAX_TEXT} characters"),
+        ));
+    }
+    let parameters = serde_json::to_vec(&spec.parameters)
+        .map(|b| b.len())
+        .unwrap_or(0);
+    if parameters > MAX_PARAMETERS_BYTES {
+        return Err(Error::parameter(
+            None,
+            format!(
+                "the parameters take {parameters} bytes as JSON; at most {MAX_PARAMETERS_BYTES}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Where an execution's notebook is written.

@@ -26,6 +26,11 @@ impl Service {
     /// Checks the cron, the zone and the template (as a submission), then records the
     /// schedule ENABLED with its first slot.
     pub async fn create_schedule(&self, fields: ScheduleFields) -> Result<Schedule> {
+        check_schedule_sizes(
+            &fields.display_name,
+            &fields.cron_schedule,
+            &fields.time_zone,
+        )?;
         let mut template = fields.execution_template.unwrap_or_default();
         let cron = CronSchedule::parse(
             fields.cron_schedule.as_deref().unwrap_or(""),
@@ -91,6 +96,11 @@ impl Service {
     /// Edits take effect for the next slot; a new cron or zone recomputes it. Template
     /// fields are merged into the template, which is then checked as a whole.
     pub async fn update_schedule(&self, id: &str, fields: ScheduleChanges) -> Result<Schedule> {
+        check_schedule_sizes(
+            &fields.display_name,
+            &fields.cron_schedule,
+            &fields.time_zone,
+        )?;
         let mut schedule = self.store.get_schedule(id).await?;
         let timing_changed = fields.cron_schedule.is_some() || fields.time_zone.is_some();
         let cron = CronSchedule::parse(
@@ -371,6 +381,24 @@ impl Service {
     }
 }
 
+/// A schedule's own text fields, capped as a submission's are.
+fn check_schedule_sizes(
+    display_name: &Option<String>,
+    cron: &Option<String>,
+    zone: &Option<String>,
+) -> Result<()> {
+    for (field, value, max) in [
+        ("display_name", display_name, super::MAX_NAME),
+        ("cron_schedule", cron, 256),
+        ("time_zone", zone, 256),
+    ] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+            return Err(Error::invalid(field, format!("at most {max} characters")));
+        }
+    }
+    Ok(())
+}
+
 /// The template with `changes` set over it; a value of the wrong type names its field.
 fn merged(template: &ExecutionSpec, changes: Map<String, Value>) -> Result<ExecutionSpec> {
     let mut value = serde_json::to_value(template).expect("records serialize");
@@ -422,6 +450,21 @@ impl PreparedFiring {
     }
 }
 
+/// A schedule stores its notebook's real path (links resolved when it was made): if that
+/// path now leads elsewhere (a link swapped in since, say out of the server's root), the
+/// run is refused rather than run another file.
+fn same_file_as_made(input: &std::path::Path) -> std::result::Result<(), String> {
+    match std::fs::canonicalize(input) {
+        Ok(real) if real == input => Ok(()),
+        Ok(real) => Err(format!(
+            "the path now leads to {} through a symbolic link made since the schedule was saved; \
+             a schedule runs the file it was made with (save it again to run this one)",
+            real.display()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// What one firing computes once for many slots.
 #[derive(Default)]
 struct FireContext {
@@ -447,9 +490,9 @@ impl FireContext {
             }
             Some(Err(message)) => Err(message.clone()),
             None => {
-                let result = std::fs::copy(input, staged)
-                    .map(|_| staged.clone())
-                    .map_err(|e| e.to_string());
+                let result = same_file_as_made(input)
+                    .and_then(|()| std::fs::copy(input, staged).map_err(|e| e.to_string()))
+                    .map(|_| staged.clone());
                 self.snapshots.insert(input.clone(), result.clone());
                 result.map(drop)
             }

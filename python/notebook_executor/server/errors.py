@@ -17,8 +17,13 @@ class BadRequest(Exception):
         self.field = field
 
 
+class TooLarge(BadRequest):
+    """A request larger than the server takes (413)."""
+
+
 # (exception class, HTTP status, code); the first match wins, so subclasses come first.
 _DOMAIN = (
+    (TooLarge, 413, "too_large"),
     (BadRequest, 400, "bad_request"),
     (nx_errors.NotFoundError, 404, "not_found"),
     (nx_errors.PermissionDeniedError, 403, "permission_denied"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.parse
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
@@ -14,10 +15,13 @@ from jupyter_server.utils import ensure_async, url_path_join
 from tornado import web
 
 from .. import schedule_preview, notebook_parameters
-from .errors import BadRequest, classify
+from .errors import BadRequest, TooLarge, classify
 from .service import page_size_of
 
 AUTH_RESOURCE = "notebook_executor"
+# Request bodies: what no form of ours comes near (the fields have their own caps in the core).
+MAX_BODY = 8 * 1024 * 1024
+MAX_DEPTH = 64
 API = "notebook-executor/api/v1"
 SHARED = "notebook-executor/shared"
 ID = r"([0-9a-zA-Z_-]+)"
@@ -57,12 +61,38 @@ class BaseHandler(ErrorsMixin, ExtensionHandlerMixin, APIHandler):
         self.finish(json.dumps(body, allow_nan=False, default=str))
 
     def body(self):
+        """The request's JSON: at most MAX_BODY bytes (413), nested at most MAX_DEPTH deep,
+        its strings valid Unicode (a lone surrogate can be neither a path nor a value)."""
         if not self.request.body:
             return None
+        if len(self.request.body) > MAX_BODY:
+            raise TooLarge(f"the body is larger than {MAX_BODY // 1024 // 1024} MiB", field="body")
         try:
-            return json.loads(self.request.body)
+            value = json.loads(self.request.body)
+        except RecursionError:
+            raise BadRequest(f"the body is nested more than {MAX_DEPTH} deep") from None
         except ValueError as e:
             raise BadRequest(f"the body is not JSON: {e}") from None
+        _check_json(value, "", 0)
+        return value
+
+
+def _check_json(value, where: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise BadRequest(f"the body is nested more than {MAX_DEPTH} deep", field=where.split(".")[0] or None)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest(f"{where or 'body'}: not valid Unicode text (a lone surrogate)",
+                             field=where.split(".")[0] or None) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key, where or key, depth + 1)
+            _check_json(item, f"{where}.{key}" if where else key, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, where, depth + 1)
 
 
 class FileHandler(ErrorsMixin, ExtensionHandlerMixin, JupyterHandler):
@@ -141,8 +171,16 @@ class NotebookDownloadHandler(FileHandler):
         # which the run replaces whole: one read gives one whole version.
         data, name = await self.service.output_notebook(id)
         self.set_header("Content-Type", "application/x-ipynb+json")
-        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.set_header("Content-Disposition", content_disposition(name))
         self.finish(data)
+
+
+def content_disposition(name: str) -> str:
+    """An attachment's header for any file name (RFC 6266): an ASCII fallback without quotes,
+    backslashes or control characters, and the exact name as UTF-8 in `filename*`."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name) or "notebook.ipynb"
+    exact = urllib.parse.quote(name.encode("utf-8", "surrogatepass"), safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"
 
 
 class ImportHandler(BaseHandler):

@@ -96,7 +96,7 @@ class RestService:
             fields["parameters"] = _parameters(fields["parameters"])
         if fields.get("output_location"):
             fields["output_location"] = self.location(fields["output_location"], "output_location", self.root.folder)
-        if not partial and not fields.get("backend"):
+        if not partial and fields.get("backend") in (None, ""):
             fields["backend"] = self.default_backend
         return {k: v for k, v in fields.items() if v is not None}
 
@@ -145,7 +145,11 @@ class RestService:
         return await self.core.output_notebook_async(id)
 
     async def import_result(self, id: str, body: Any) -> dict:
-        dest = _object(body, "import request", frozenset({"dest_dir"})).get("dest_dir") or "imported_notebook_jobs"
+        dest = _object(body, "import request", frozenset({"dest_dir"})).get("dest_dir", None)
+        if dest is None:
+            dest = "imported_notebook_jobs"
+        if not isinstance(dest, str) or not dest:
+            raise BadRequest("dest_dir: give a folder path relative to the server's root", field="dest_dir")
         real_dest = self.root.folder(dest, "dest_dir")
         path = await self.executor.import_result(id, real_dest)
         return {"path": self.root.relative(path)}

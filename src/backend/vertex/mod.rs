@@ -175,10 +175,14 @@ impl VertexBackend {
                 service_account: spec.service_account.clone(),
                 network: spec.network.clone(),
                 // The run stops itself at its timeout (and says so in its status); the
-                // platform's limit, a minute later, is the backstop for a stuck job.
-                scheduling: spec.timeout_seconds.map(|t| api::Scheduling {
-                    timeout: format!("{}s", t.ceil() as u64 + 60),
-                }),
+                // platform's limit, a minute later, is the backstop for a stuck job. Beyond
+                // Vertex's own default (7 days), the default stands.
+                scheduling: crate::timeouts::timeout("timeout_seconds", spec.timeout_seconds)?
+                    .map(|t| t.as_secs_f64().ceil() as u64 + 60)
+                    .filter(|s| *s <= 7 * 86400)
+                    .map(|s| api::Scheduling {
+                        timeout: format!("{s}s"),
+                    }),
             },
             ..Default::default()
         })
