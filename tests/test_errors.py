@@ -276,3 +276,19 @@ def test_nbformat3_notebook_runs(corpus, tmp_path):
     assert written["cells"][2]["execution_count"] == 1
     (res,) = written["cells"][3]["outputs"]
     assert res["output_type"] == "execute_result" and "".join(res["data"]["text/plain"]) == "6"
+
+
+def test_every_kind_of_core_error_is_typed_at_both_boundaries():
+    """Each kind of the core's error becomes a class of its own in Python (never the bare
+    base class), with a CLI exit code, and a classified REST answer (never an unexplained 500)."""
+    from notebook_executor import _core
+    from notebook_executor.server.errors import classify
+
+    samples = _core._error_samples()
+    assert len({kind for kind, _ in samples}) == 15
+    for kind, error in samples:
+        assert isinstance(error, nx.NotebookExecutorError) and type(error) is not nx.NotebookExecutorError, kind
+        assert isinstance(error.exit_code, int), kind
+        answer = classify(error)
+        assert answer is not None and answer["message"], kind
+        assert answer["status"] != 500 or answer["code"] == "io_error", (kind, answer)

@@ -327,10 +327,11 @@ def test_retention_purges_old_and_surplus_scheduled_runs(executor, tmp_path):
     assert not Path(scheduled[0].output_notebook_uri).exists()
     assert executor.purge(older_than_days=1) == 0  # nothing that old
     assert executor.purge(older_than_days=1e12) == 0  # older than the calendar: a cutoff, not a crash
-    assert executor.purge(older_than_days=0) == 2
+    assert executor.purge(older_than_days=1e-9) == 2  # everything that has ended
     assert executor.list().items == []
-    with pytest.raises(nx.ValidationError):
-        executor.purge(older_than_days=-1)
+    for bad in (0, -1):  # 0 would delete everything: never by a slip
+        with pytest.raises(nx.ValidationError):
+            executor.purge(older_than_days=bad)
 
 
 def test_purge_sweeps_snapshots_without_a_record(executor, tmp_path):

@@ -14,8 +14,10 @@ from . import _core
 from ._env import python_env
 from .executor import AsyncExecutor, Execution, Executor, LastExecution, Page, Schedule
 from .errors import (
+    CancelledError,
     CellExecutionError,
     ConflictError,
+    CredentialsError,
     ExecutionTimeoutError,
     InvalidScheduleError,
     KernelDiedError,
@@ -24,7 +26,10 @@ from .errors import (
     NotebookFormatError,
     NotFoundError,
     ParameterError,
+    PermissionDeniedError,
+    ResourceError,
     StoreError,
+    UnavailableError,
     ValidationError,
 )
 
@@ -136,4 +141,9 @@ __all__ = [
     "NotFoundError",
     "ConflictError",
     "InvalidScheduleError",
+    "CancelledError",
+    "ResourceError",
+    "PermissionDeniedError",
+    "CredentialsError",
+    "UnavailableError",
 ]

@@ -72,6 +72,12 @@ class ExecutionTimeoutError(NotebookExecutorError, TimeoutError):
     cell_index: int | None = None
 
 
+class CancelledError(NotebookExecutorError):
+    """The run was cancelled (Ctrl-C in the foreground, or a cancel while it ran)."""
+
+    exit_code = 130
+
+
 class NotFoundError(NotebookExecutorError, LookupError):
     """A file, execution or schedule does not exist. ``path`` for files."""
 
@@ -97,8 +103,8 @@ class StoreError(NotebookExecutorError):
 
 
 class ResourceError(NotebookExecutorError):
-    """A file, Cloud Storage object or bucket, or cloud service could not be used.
-    ``resource`` names it (a path, a ``gs://`` URI...)."""
+    """A file, Cloud Storage object or bucket, or cloud service could not be used (a full
+    disk, say). ``resource`` names it (a path, a ``gs://`` URI...)."""
 
     resource: str = ""
 
@@ -133,6 +139,7 @@ __all__ = [
     "KernelDiedError",
     "CellExecutionError",
     "ExecutionTimeoutError",
+    "CancelledError",
     "NotFoundError",
     "ConflictError",
     "InvalidScheduleError",

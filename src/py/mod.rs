@@ -20,6 +20,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(params::notebook_parameters, m)?)?;
     m.add_function(wrap_pyfunction!(run::list_kernelspecs, m)?)?;
     m.add_function(wrap_pyfunction!(executor::schedule_preview, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::_error_samples, m)?)?;
     m.add_class::<executor::ExecutorCore>()?;
     m.add_class::<server::ServerCore>()?;
     m.add_class::<server::SchedulerTask>()?;

@@ -36,6 +36,13 @@ _DOMAIN = (
     (nx_errors.KernelNotFoundError, 400, "kernel_not_found"),
     (nx_errors.ValidationError, 400, "invalid_argument"),
     (nx_errors.StoreError, 503, "store_unavailable"),
+    (nx_errors.CancelledError, 409, "cancelled"),
+    # What a foreground run raises (no route runs one today): classified all the same.
+    (nx_errors.CellExecutionError, 422, "cell_error"),
+    (nx_errors.ExecutionTimeoutError, 408, "timeout"),
+    (nx_errors.KernelDiedError, 503, "kernel_died"),
+    # A server-side failure to read or write (a full disk): said, and a server error.
+    (nx_errors.ResourceError, 500, "io_error"),
 )
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
