@@ -18,6 +18,9 @@ pub mod storage;
 pub mod store;
 pub mod timeouts;
 
+#[cfg(test)]
+mod properties;
+
 use pyo3::prelude::*;
 
 #[pymodule]

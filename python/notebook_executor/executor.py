@@ -170,6 +170,8 @@ def _template(input_path, parameters, display_name, fields_: Mapping[str, Any]) 
     if input_path is not None:
         spec["input_notebook"] = _location(input_path)
     if parameters is not None:
+        if not isinstance(parameters, Mapping) or not all(isinstance(name, str) for name in parameters):
+            raise ParameterError("parameters: give a mapping of names (strings) to values")
         spec["parameters"] = dict(parameters)
     if display_name is not None:
         spec["display_name"] = display_name

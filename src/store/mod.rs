@@ -87,6 +87,11 @@ enum Location {
     Postgres,
 }
 
+/// Checks a store URL's form (scheme, path) without opening it.
+pub fn check_url(url: &str) -> std::result::Result<(), String> {
+    locate(url).map(drop)
+}
+
 fn locate(url: &str) -> std::result::Result<Location, String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Location::Postgres);
