@@ -42,29 +42,38 @@ pub enum Event {
 }
 
 impl Kernel {
-    /// Starts the kernel. Ports are picked free but another process may take one before the
-    /// kernel binds it (several kernels starting at once): the kernel then fails to bind,
-    /// or our client reaches the other process's socket. Such a start is retried with
-    /// other ports.
+    /// Starts the kernel. ipykernel binds ports of its own choosing and writes them back
+    /// into its connection file: no other process can take them first. Other kernels get
+    /// ports picked free (held until their process is spawned), which another process may
+    /// still take before the kernel binds them (several kernels starting at once): such a
+    /// start is retried with other ports.
     pub async fn start(spec: &KernelSpec, cwd: &Path) -> Result<Kernel> {
+        if spec.binds_its_own_ports() {
+            return Kernel::start_once(spec, cwd, None)
+                .await
+                .map_err(StartFailure::into_error);
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Kernel::start_once(spec, cwd, free_ports().await?).await {
+            match Kernel::start_once(spec, cwd, Some(free_ports().await?)).await {
                 Err(StartFailure::PortTaken(_)) if attempt < START_ATTEMPTS => continue,
-                Err(StartFailure::PortTaken(e) | StartFailure::Other(e)) => return Err(e),
+                Err(failure) => return Err(failure.into_error()),
                 Ok(kernel) => return Ok(kernel),
             }
         }
     }
 
-    /// One start on the given ports: shell, iopub, stdin, control, heartbeat.
+    /// One start: on the given ports (shell, iopub, stdin, control, heartbeat), or on the
+    /// ports the kernel chooses (None).
     async fn start_once(
         spec: &KernelSpec,
         cwd: &Path,
-        ports: [u16; 5],
+        ports: Option<FreePorts>,
     ) -> std::result::Result<Kernel, StartFailure> {
-        let info = ConnectionInfo {
+        let (ports, held): ([u16; 5], Box<dyn std::any::Any + Send>) =
+            ports.map_or(([0; 5], Box::new(())), |p| (p.ports, p.held));
+        let mut info = ConnectionInfo {
             ip: "127.0.0.1".into(),
             transport: Transport::TCP,
             shell_port: ports[0],
@@ -77,12 +86,20 @@ impl Kernel {
             kernel_name: Some(spec.name.clone()),
         };
         let mut process = KernelProcess::launch(spec, &info, cwd).map_err(StartFailure::Other)?;
+        // Held until the kernel's process exists, so that no other start is handed them.
+        drop(held);
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         let startup_failure = |process: &mut KernelProcess, what: String| Error::KernelDied {
             cell_index: None,
             message: format!("kernel '{}' {what}{}", spec.name, log_suffix(process)),
         };
 
+        if info.shell_port == 0 {
+            info = process
+                .wait_for_ports(&info, deadline)
+                .await
+                .map_err(StartFailure::Other)?;
+        }
         // Connect only once the kernel listens: zeromq would back off exponentially.
         let mut last_log_check = Instant::now();
         for port in [info.shell_port, info.iopub_port, info.control_port] {
@@ -260,16 +277,27 @@ impl Kernel {
 
 const START_ATTEMPTS: u32 = 5;
 
-/// Five loopback ports free right now (shell, iopub, stdin, control, heartbeat); free
-/// only until someone binds them, hence the retries of `Kernel::start`.
-async fn free_ports() -> Result<[u16; 5]> {
-    let ports = jupyter_zmq_client::peek_ports("127.0.0.1".parse().expect("loopback"), 5)
-        .await
-        .map_err(|e| Error::KernelDied {
-            cell_index: None,
-            message: format!("cannot reserve ports for the kernel: {e}"),
-        })?;
-    Ok(ports.try_into().expect("five ports were asked for"))
+/// Five loopback ports (shell, iopub, stdin, control, heartbeat), held by listeners of
+/// ours until the kernel is launched; free only until someone binds them after that, hence
+/// the retries of `Kernel::start` for kernels that cannot choose their own.
+struct FreePorts {
+    ports: [u16; 5],
+    /// The listeners (dropped to release the ports).
+    held: Box<dyn std::any::Any + Send>,
+}
+
+async fn free_ports() -> Result<FreePorts> {
+    let (ports, held) =
+        jupyter_zmq_client::peek_ports_with_listeners("127.0.0.1".parse().expect("loopback"), 5)
+            .await
+            .map_err(|e| Error::KernelDied {
+                cell_index: None,
+                message: format!("cannot reserve ports for the kernel: {e}"),
+            })?;
+    Ok(FreePorts {
+        ports: ports.try_into().expect("five ports were asked for"),
+        held: Box::new(held),
+    })
 }
 /// What zeromq (and so every kernel built on it) says when a port is taken.
 const PORT_TAKEN: &str = "Address already in use";
@@ -281,6 +309,12 @@ enum StartFailure {
 }
 
 impl StartFailure {
+    fn into_error(self) -> Error {
+        match self {
+            StartFailure::PortTaken(e) | StartFailure::Other(e) => e,
+        }
+    }
+
     fn classify(error: Error) -> StartFailure {
         match &error {
             Error::KernelDied { message, .. } if message.contains(PORT_TAKEN) => {

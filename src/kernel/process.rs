@@ -17,6 +17,12 @@ pub struct KernelProcess {
 }
 
 impl KernelProcess {
+    /// The connection file the kernel was given (ipykernel rewrites it with the ports it
+    /// bound when it was given none).
+    pub fn connection_file(&self) -> PathBuf {
+        self.runtime_dir.path().join("kernel.json")
+    }
+
     pub fn launch(spec: &KernelSpec, info: &ConnectionInfo, cwd: &Path) -> Result<KernelProcess> {
         if spec.argv.is_empty() {
             return Err(Error::KernelDied {
@@ -106,6 +112,43 @@ impl KernelProcess {
         };
         self.exited = Some(status);
         status
+    }
+
+    /// The connection info once the kernel has written back the ports it bound (it was
+    /// given none): it writes its file after binding every socket.
+    pub async fn wait_for_ports(
+        &mut self,
+        given: &ConnectionInfo,
+        deadline: tokio::time::Instant,
+    ) -> Result<ConnectionInfo> {
+        let file = self.connection_file();
+        loop {
+            let written = std::fs::read(&file)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<ConnectionInfo>(&bytes).ok())
+                .filter(|info| info.shell_port != 0 && info.key == given.key);
+            if let Some(info) = written {
+                return Ok(info);
+            }
+            if let Some(status) = self.has_exited() {
+                return Err(Error::KernelDied {
+                    cell_index: None,
+                    message: format!(
+                        "kernel exited during startup with {}: {}",
+                        describe_exit(status),
+                        self.log_tail(2000)
+                    ),
+                });
+            }
+            if tokio::time::Instant::now() > deadline {
+                self.kill().await;
+                return Err(Error::KernelDied {
+                    cell_index: None,
+                    message: "the kernel did not bind its ports within the startup timeout".into(),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     pub fn has_exited(&mut self) -> Option<std::process::ExitStatus> {

@@ -72,6 +72,16 @@ pub struct KernelSearch {
     pub env_prefix: Option<PathBuf>,
 }
 
+impl KernelSpec {
+    /// ipykernel binds ports of its own choosing when its connection file gives none, and
+    /// writes them back: its start has no port race.
+    pub fn binds_its_own_ports(&self) -> bool {
+        self.argv.iter().any(|a| {
+            a == "ipykernel_launcher" || a == "ipykernel" || a.ends_with("ipykernel_launcher.py")
+        })
+    }
+}
+
 impl KernelSearch {
     /// The search path of jupyter_core's `jupyter_path()` for a process whose Python
     /// environment is `env_prefix`; `prefer_env` puts the environment before the user dir

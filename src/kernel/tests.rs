@@ -19,8 +19,14 @@ fn a_start_that_meets_another_kernels_socket_is_retried() {
     crate::runtime::runtime().block_on(async {
         let spec = python3();
         let cwd = std::env::temp_dir();
-        let busy_ports = free_ports().await.unwrap();
-        let Ok(mut busy) = Kernel::start_once(&spec, &cwd, busy_ports).await else {
+        let busy_ports = free_ports().await.unwrap().ports;
+        let given = |ports: [u16; 5]| {
+            Some(FreePorts {
+                ports,
+                held: Box::new(()),
+            })
+        };
+        let Ok(mut busy) = Kernel::start_once(&spec, &cwd, given(busy_ports)).await else {
             panic!("the first kernel did not start");
         };
         busy.execute("while True: print('busy', flush=True)", false)
@@ -34,15 +40,15 @@ fn a_start_that_meets_another_kernels_socket_is_retried() {
         // Whether the foreign messages or the kernel's own death show first is a race:
         // a few tries meet both.
         for _ in 0..3 {
-            let mut ports = free_ports().await.unwrap();
+            let mut ports = free_ports().await.unwrap().ports;
             ports[1] = busy_ports[1];
-            match Kernel::start_once(&spec, &cwd, ports).await {
+            match Kernel::start_once(&spec, &cwd, given(ports)).await {
                 Err(StartFailure::PortTaken(_)) => {}
                 Err(StartFailure::Other(e)) => panic!("a lost port ended the start: {e}"),
                 Ok(_) => panic!("started although another kernel holds its iopub port"),
             }
         }
-        // And the whole start, which retries, succeeds next to the busy kernel.
+        // And the whole start (ipykernel binds ports of its own) succeeds next to it.
         let kernel = Kernel::start(&spec, &cwd).await.unwrap();
         kernel.shutdown().await;
         busy.kill().await;
@@ -62,4 +68,31 @@ fn start_failures_worth_a_retry_are_the_lost_ports() {
     )));
     assert!(!retried(died("kernel 'python3' exited during startup with exit code 1; its last output:\nModuleNotFoundError: No module named 'ipykernel'")));
     assert!(!retried(Error::Cancelled));
+}
+
+/// ipykernel chooses its own ports (no race with other starts): several at once all start
+/// at the first try, each on its own ports.
+#[test]
+fn kernels_starting_at_once_choose_their_own_ports() {
+    crate::runtime::runtime().block_on(async {
+        let spec = python3();
+        assert!(spec.binds_its_own_ports());
+        let starts: Vec<_> = (0..6)
+            .map(|_| {
+                let spec = spec.clone();
+                tokio::spawn(async move {
+                    Kernel::start_once(&spec, &std::env::temp_dir(), None)
+                        .await
+                        .map_err(StartFailure::into_error)
+                })
+            })
+            .collect();
+        let mut kernels = Vec::new();
+        for start in starts {
+            kernels.push(start.await.unwrap().expect("every start succeeds at once"));
+        }
+        for kernel in kernels {
+            kernel.shutdown().await;
+        }
+    });
 }

@@ -124,10 +124,20 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
 fn samples() -> Vec<Error> {
     use crate::error::Failure::*;
     let mut all = vec![
-        Error::NotebookFormat { path: "nb.ipynb".into(), message: "not JSON".into() },
+        Error::NotebookFormat {
+            path: "nb.ipynb".into(),
+            message: "not JSON".into(),
+        },
         Error::parameter(Some("alpha"), "bad"),
-        Error::KernelNotFound { name: "cobol".into(), available: vec![], searched: vec![] },
-        Error::KernelDied { cell_index: Some(1), message: "died".into() },
+        Error::KernelNotFound {
+            name: "cobol".into(),
+            available: vec![],
+            searched: vec![],
+        },
+        Error::KernelDied {
+            cell_index: Some(1),
+            message: "died".into(),
+        },
         Error::CellExecution {
             cell_index: 1,
             execution_count: Some(2),
@@ -135,17 +145,39 @@ fn samples() -> Vec<Error> {
             evalue: "x".into(),
             traceback: vec![],
         },
-        Error::Timeout { cell_index: None, run_timeout: true, message: "late".into() },
+        Error::Timeout {
+            cell_index: None,
+            run_timeout: true,
+            message: "late".into(),
+        },
         Error::Cancelled,
         Error::io("out.ipynb", std::io::Error::other("disk full")),
         Error::Protocol("bad message".into()),
         Error::invalid("region", "no such region"),
-        Error::InvalidSchedule { field: "cron_schedule", position: Some(2), message: "bad".into() },
-        Error::NotFound { kind: "execution", id: "x".into() },
+        Error::InvalidSchedule {
+            field: "cron_schedule",
+            position: Some(2),
+            message: "bad".into(),
+        },
+        Error::NotFound {
+            kind: "execution",
+            id: "x".into(),
+        },
         Error::Conflict("running".into()),
-        Error::Store { url: "sqlite://x".into(), message: "gone".into() },
+        Error::Store {
+            url: "sqlite://x".into(),
+            message: "gone".into(),
+        },
     ];
-    for failure in [NotFound, AlreadyExists, PermissionDenied, Unauthenticated, Invalid, Unavailable, Other] {
+    for failure in [
+        NotFound,
+        AlreadyExists,
+        PermissionDenied,
+        Unauthenticated,
+        Invalid,
+        Unavailable,
+        Other,
+    ] {
         all.push(Error::resource("gs://b/o", failure, "failed"));
     }
     all
@@ -174,9 +206,21 @@ fn kind_of(error: &Error) -> &'static str {
 
 #[cfg(test)]
 const KINDS: [&str; 15] = [
-    "NotebookFormat", "Parameter", "KernelNotFound", "KernelDied", "CellExecution", "Timeout",
-    "Cancelled", "Io", "Protocol", "Invalid", "InvalidSchedule", "NotFound", "Conflict",
-    "Store", "Resource",
+    "NotebookFormat",
+    "Parameter",
+    "KernelNotFound",
+    "KernelDied",
+    "CellExecution",
+    "Timeout",
+    "Cancelled",
+    "Io",
+    "Protocol",
+    "Invalid",
+    "InvalidSchedule",
+    "NotFound",
+    "Conflict",
+    "Store",
+    "Resource",
 ];
 
 /// `(kind, exception)` for every kind of core error, as Python receives it (tests walk them).
