@@ -61,7 +61,8 @@ test-rust: venv ## Rust unit tests (a real ipykernel from the environment for th
 # The Ray tests start a real Ray head. `ray start` binds the machine's external address
 # when it has one, and tests may only send traffic to loopback: they run in a network
 # namespace whose only interface is `lo` (unshare, as root), as one pytest session (one head).
-RAY_TESTS := tests/test_ray.py tests/server/test_ray.py
+# The REST test first: the last test of tests/test_ray.py kills the head.
+RAY_TESTS := tests/server/test_ray_rest.py tests/test_ray.py
 IN_LOOPBACK_NAMESPACE := unshare --net sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
 .PHONY: test-python

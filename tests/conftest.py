@@ -303,19 +303,9 @@ def vertex_env(fake_vertex, metadata_server, bucket, monkeypatch):
 # Ray: a real head, one per session, in the loopback-only network namespace of `make test-ray`
 # ------------------------------------------------------------------------------------------------
 
-RAY_TOKEN = "nx-ray-" + uuid.uuid4().hex
-# The machine types of the Ray tests: resource shapes the head can hold (2 CPUs, 2
-# notebook slots), and one it cannot (a GPU), whose jobs stay PENDING.
-RAY_SHAPES = {
-    "small": {"num_cpus": 0.5, "memory": "64MiB", "resources": {"notebook_slot": 1}},
-    "two-cpus": {"num_cpus": 2, "description": "the whole head"},
-    "gpu": {"num_cpus": 1, "num_gpus": 1},
-}
-
-
 @pytest.fixture(scope="session")
 def ray_head():
-    from ray_head import RayHead, in_loopback_only_namespace
+    from ray_head import RAY_TOKEN, RayHead, in_loopback_only_namespace
 
     if not in_loopback_only_namespace():
         pytest.fail("the Ray tests start a Ray head, which must run in a network namespace with only a loopback "
@@ -327,6 +317,8 @@ def ray_head():
 
 @pytest.fixture
 def ray_env(ray_head, monkeypatch):
+    from ray_head import RAY_SHAPES
+
     """The environment of a process using the Ray backend against the session's head (started
     again if a test killed it); returns the head."""
     if not ray_head.running:

@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import psutil
@@ -28,6 +29,15 @@ RAY = Path(sys.executable).parent / "ray"
 DASHBOARD_PORT = 8265
 # The custom resource the head offers, so that shapes can ask for it.
 SLOT_RESOURCE = "notebook_slot"
+# The session head's token (token authentication is on).
+RAY_TOKEN = "nx-ray-" + uuid.uuid4().hex
+# The machine types of the Ray tests: resource shapes the head can hold (2 CPUs, 2
+# notebook slots), and one it cannot (a GPU), whose jobs stay PENDING.
+RAY_SHAPES = {
+    "small": {"num_cpus": 0.5, "memory": "64MiB", "resources": {SLOT_RESOURCE: 1}},
+    "two-cpus": {"num_cpus": 2, "description": "the whole head"},
+    "gpu": {"num_cpus": 1, "num_gpus": 1},
+}
 
 
 def in_loopback_only_namespace() -> bool:
@@ -107,6 +117,20 @@ class RayHead:
                 raise AssertionError(f"Ray job {submission_id} is {job and job['status']}, not in {statuses}")
             time.sleep(0.1)
 
+    def reserved(self, submission_id: str) -> dict:
+        """The resources Ray reserves for a job's entrypoint: its supervisor actor's, as the
+        dashboard's state API shows them."""
+        name = f"_ray_internal_job_actor_{submission_id}"
+        deadline = time.monotonic() + 15
+        while True:  # the state API sees an actor a moment after its creation
+            answer = self.api("GET", "/api/v0/actors?detail=1&filter_keys=name&filter_predicates=%3D"
+                                     f"&filter_values={name}")
+            actors = answer["data"]["result"]["result"]
+            if actors or time.monotonic() > deadline:
+                [actor] = actors
+                return actor["required_resources"]
+            time.sleep(0.2)
+
     def processes(self) -> list[psutil.Process]:
         """`ray start` and everything it started (the jobs' processes too)."""
         if self.process is None:
@@ -160,7 +184,12 @@ class RayHead:
         return found
 
 
+def _ipv4(address: str) -> str:
+    """127.0.0.1 seen through an IPv6 socket (``::ffff:127.0.0.1``) is 127.0.0.1."""
+    return address.removeprefix("::ffff:")
+
+
 def non_loopback_sockets(sockets) -> list:
-    """Sockets bound to, or connected to, anything but 127.0.0.1. A wildcard bind (0.0.0.0)
-    counts too: in this namespace it can only mean loopback, but it must not be relied on."""
-    return [s for s in sockets if s[2][0] != "127.0.0.1" or (s[3] and s[3][0] != "127.0.0.1")]
+    """Sockets bound to, or connected to, anything but 127.0.0.1. A wildcard bind (0.0.0.0,
+    ::) counts too: in this namespace it can only mean loopback, but it must not be relied on."""
+    return [s for s in sockets if _ipv4(s[2][0]) != "127.0.0.1" or (s[3] and _ipv4(s[3][0]) != "127.0.0.1")]

@@ -371,6 +371,10 @@ async fn finish(store: &Store, api: &dyn JobApi, e: &Execution, phase: Phase) ->
                 api_label(api.backend_name())
             ),
         ),
+        (Phase::Cancelled, None) if e.progress.cells_total == 0 => (
+            State::Cancelled,
+            "cancelled before the run started".to_owned(),
+        ),
         (Phase::Cancelled, _) => (
             State::Cancelled,
             "cancelled while running; the partial output is kept".to_owned(),

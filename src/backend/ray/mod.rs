@@ -15,7 +15,8 @@ use super::logs::{LogSource, Logs};
 use super::remote::{self, JobApi, Phase, Reachability};
 use super::{check_offered, Backend, BoxFuture, Capabilities};
 use crate::error::{Error, Failure, Result};
-use crate::model::{Execution, ExecutionSpec};
+use crate::model::{staged_input_uri_of, Execution, ExecutionSpec, State};
+use crate::storage;
 use crate::store::Store;
 use api::{Client, JobInfo, SubmitRequest};
 use serde::Deserialize;
@@ -290,6 +291,19 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
+/// Ends a cancelled execution whose job Ray still holds PENDING. Ray cannot stop a job
+/// it has not placed (the stop waits for the job's supervisor, which waits for resources
+/// that may never come, until `RAY_JOB_START_TIMEOUT_SECONDS`, 15 minutes by default): the
+/// staged notebook is removed instead, so that if the job ever starts, its run fails at
+/// once without running anything.
+async fn disarm(execution: &Execution) -> Result<()> {
+    let staged = storage::parse_field(
+        "output_location",
+        &staged_input_uri_of(&execution.output_notebook_uri),
+    )?;
+    storage::delete(&staged).await.map(drop)
+}
+
 /// A job's phase, in our words.
 fn phase_of(job: &JobInfo) -> Phase {
     match job.status.as_str() {
@@ -351,27 +365,31 @@ impl JobApi for RayBackend {
     ) -> BoxFuture<'a, Result<HashMap<String, Phase>>> {
         Box::pin(async move {
             let client = self.client()?;
-            let mut phases = HashMap::new();
+            let mut jobs = HashMap::new();
             if executions.len() <= LOOKUPS_BEFORE_LISTING {
                 for e in executions {
                     if let Some(job) = client.get(&e.backend_job_id).await? {
-                        phases.insert(e.backend_job_id.clone(), phase_of(&job));
+                        jobs.insert(e.backend_job_id.clone(), job);
                     }
                 }
-                return Ok(phases);
-            }
-            let followed: std::collections::HashSet<&str> = executions
-                .iter()
-                .map(|e| e.backend_job_id.as_str())
-                .collect();
-            for job in client.list().await? {
-                if let Some(id) = job
-                    .submission_id
-                    .as_deref()
-                    .filter(|id| followed.contains(id))
-                {
-                    phases.insert(id.to_owned(), phase_of(&job));
+            } else {
+                for job in client.list().await? {
+                    if let Some(id) = job.submission_id.clone() {
+                        jobs.insert(id, job);
+                    }
                 }
+            }
+            let mut phases = HashMap::new();
+            for e in executions {
+                let Some(job) = jobs.get(&e.backend_job_id) else {
+                    continue;
+                };
+                let mut phase = phase_of(job);
+                if phase == Phase::Preparing && e.state == State::Cancelling {
+                    disarm(e).await?;
+                    phase = Phase::Cancelled;
+                }
+                phases.insert(e.backend_job_id.clone(), phase);
             }
             Ok(phases)
         })

@@ -29,8 +29,7 @@ async def test_a_ray_run_over_rest(api, ray_env, root):
     e = await api.ok("POST", "executions", body={"input_notebook": "params.ipynb", "parameters": {"alpha": 7},
                                                  "backend": "ray", "machine_type": "medium"}, expect=201)
     assert e["state"] == "PREPARING" and e["backend_job_id"] == e["id"]
-    job = ray_env.job(e["id"])
-    assert job["entrypoint_num_cpus"] == 1 and job["entrypoint_memory"] == 128 << 20
+    assert ray_env.reserved(e["id"]) == {"CPU": 1.0, "memory": float(128 << 20)}
     done = await api.wait_done(e["id"], timeout=90)
     assert done["state"] == "SUCCEEDED", done
     code, page = await api("GET", "executions", e["id"], "result")
