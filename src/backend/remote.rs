@@ -320,10 +320,13 @@ async fn apply(store: &Store, api: &dyn JobApi, e: &Execution, phase: Phase) -> 
     match phase {
         Phase::Preparing | Phase::Cancelling => Ok(()),
         Phase::Running => {
-            store
-                .transition(&e.id, &[State::Preparing], State::Running, None)
-                .await?;
-            if let Some(status) = read_status(e).await {
+            if e.state == State::Preparing {
+                store
+                    .transition(&e.id, &[State::Preparing], State::Running, None)
+                    .await?;
+            }
+            // Written when it changed only: a waiter may follow a job ten times a second.
+            if let Some(status) = read_status(e).await.filter(|s| s.progress != e.progress) {
                 store.set_progress(&e.id, &status.progress).await?;
             }
             Ok(())
