@@ -58,10 +58,21 @@ example: develop ## Run the example notebook with parameters from the command li
 test-rust: venv ## Rust unit tests (a real ipykernel from the environment for the kernel tests)
 	cargo test --quiet
 
+# The Ray tests start a real Ray head. `ray start` binds the machine's external address
+# when it has one, and tests may only send traffic to loopback: they run in a network
+# namespace whose only interface is `lo` (unshare, as root), as one pytest session (one head).
+# The REST test first: the last test of tests/test_ray.py kills the head.
+RAY_TESTS := tests/server/test_ray_rest.py tests/test_ray.py
+IN_LOOPBACK_NAMESPACE := unshare --net sh -c 'ip link set lo up && exec "$$0" "$$@"'
+
 .PHONY: test-python
 test-python: develop ## Python tests against a real ipykernel (the server's with a real Jupyter server)
-	$(PY) -m pytest -q tests --ignore=tests/server
-	$(PY) -m pytest -q -p pytest_jupyter.jupyter_server tests/server
+	$(PY) -m pytest -q tests --ignore=tests/server $(addprefix --ignore=,$(RAY_TESTS))
+	$(PY) -m pytest -q -p pytest_jupyter.jupyter_server tests/server $(addprefix --ignore=,$(RAY_TESTS))
+
+.PHONY: test-ray
+test-ray: develop ## The Ray backend against a real Ray head, in a loopback-only network namespace (root)
+	$(IN_LOOPBACK_NAMESPACE) $(PY) -m pytest -q -p pytest_jupyter.jupyter_server $(RAY_TESTS)
 
 .PHONY: test-frontend
 test-frontend: labextension/node_modules/.package-lock.json ## Unit tests of the frontend's logic (jest)
@@ -72,7 +83,7 @@ test-ui: develop ui-tests/node_modules/.package-lock.json ## Browser tests: Jupy
 	cd ui-tests && CI=1 npx playwright test
 
 .PHONY: test
-test: test-rust test-frontend test-python test-ui ## Every test
+test: test-rust test-frontend test-python test-ray test-ui ## Every test
 
 .PHONY: bench
 bench: develop ## Benchmarks against papermill and nbclient (figures for the README)
@@ -82,6 +93,7 @@ bench: develop ## Benchmarks against papermill and nbclient (figures for the REA
 	$(PY) bench/rest.py
 	$(PY) bench/storage.py
 	$(PY) bench/vertex.py
+	$(IN_LOOPBACK_NAMESPACE) $(PY) bench/ray.py
 
 .PHONY: fmt
 fmt: ## Format the Rust code

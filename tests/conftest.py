@@ -229,9 +229,10 @@ def store_url(request, tmp_path):
 # Cloud Storage: a real emulator on loopback, started once per session
 # ------------------------------------------------------------------------------------------------
 
-# No test may reach Google or a cloud metadata server: credentials and endpoints are always
-# set explicitly by the tests that need them.
-for _var in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "CLOUDSDK_CONFIG"):
+# No test may reach Google, a cloud metadata server or a Ray cluster: credentials and endpoints
+# are always set explicitly by the tests that need them.
+for _var in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "CLOUDSDK_CONFIG",
+             "RAY_ADDRESS", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_JOB_HEADERS"):
     os.environ.pop(_var, None)
 os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"  # the discard port: nothing answers
 # And no Google endpoint either, even with credentials a test made earlier in this process.
@@ -296,6 +297,42 @@ def vertex_env(fake_vertex, metadata_server, bucket, monkeypatch):
     monkeypatch.setenv("NOTEBOOK_EXECUTOR_UPLOAD_INTERVAL", "0.2")
     fake_vertex.faults.clear()
     return bucket
+
+
+# ------------------------------------------------------------------------------------------------
+# Ray: a real head, one per session, in the loopback-only network namespace of `make test-ray`
+# ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def ray_head():
+    from ray_head import RAY_TOKEN, RayHead, in_loopback_only_namespace
+
+    if not in_loopback_only_namespace():
+        pytest.fail("the Ray tests start a Ray head, which must run in a network namespace with only a loopback "
+                    "interface: run them with `make test-ray` (as root)")
+    head = RayHead(RAY_TOKEN)
+    yield head
+    head.stop()
+
+
+@pytest.fixture
+def ray_env(ray_head, monkeypatch):
+    from ray_head import RAY_SHAPES
+
+    """The environment of a process using the Ray backend against the session's head (started
+    again if a test killed it); returns the head."""
+    if not ray_head.running:
+        ray_head.start()
+    monkeypatch.setenv("RAY_ADDRESS", ray_head.address)
+    monkeypatch.setenv("RAY_AUTH_TOKEN", ray_head.token)
+    # The nodes' notebook-executor: this environment's, by its absolute path.
+    monkeypatch.setenv("NOTEBOOK_EXECUTOR_RAY_EXECUTABLE", str(CLI))
+    monkeypatch.setenv("NOTEBOOK_EXECUTOR_RAY_MACHINE_TYPES", json.dumps(RAY_SHAPES))
+    monkeypatch.setenv("NOTEBOOK_EXECUTOR_UPLOAD_INTERVAL", "0.2")
+    monkeypatch.setenv("NOTEBOOK_EXECUTOR_RAY_UNREACHABLE_TIMEOUT", "4")
+    for name in ("NOTEBOOK_EXECUTOR_RAY_RUNTIME_ENV", "NOTEBOOK_EXECUTOR_RAY_OUTPUT_LOCATION", "RAY_JOB_HEADERS"):
+        monkeypatch.delenv(name, raising=False)
+    return ray_head
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from . import _core
 from ._env import python_env
-from .executor import AsyncExecutor, Execution, Executor, LastExecution, Page, Schedule
+from .executor import AsyncExecutor, Execution, Executor, LastExecution, Logs, Page, Schedule
 from .errors import (
     CancelledError,
     CellExecutionError,
@@ -123,6 +123,7 @@ __all__ = [
     "AsyncExecutor",
     "Execution",
     "Page",
+    "Logs",
     "Schedule",
     "LastExecution",
     "ValidationError",

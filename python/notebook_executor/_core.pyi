@@ -84,10 +84,11 @@ class ExecutorCore:
     asyncio awaitable of it, running on the module's tokio runtime (``AsyncExecutor``)."""
 
     def __init__(self, store: str | None, env: PythonEnv, concurrency: int | None = None,
-                 output_dir: str | None = None) -> None:
+                 output_dir: str | None = None, backends_json: str | None = None) -> None:
         """Open (and migrate) the store: a ``sqlite://`` path or ``postgresql://`` URL; None:
         ``NOTEBOOK_EXECUTOR_STORE`` or the default SQLite file. ``output_dir``: the default
-        output location (a folder or ``gs://`` prefix)."""
+        output location (a folder or ``gs://`` prefix). ``backends_json``: the remote
+        backends' settings, ``{"vertex": {...}, "ray": {...}}``."""
     @property
     def store_url(self) -> str: ...
     def submit(self, spec_json: str, blocking: bool = True) -> str | Awaitable[str]:
@@ -103,6 +104,9 @@ class ExecutorCore:
         """Removes the record, its snapshot, and its outputs (local or in Cloud Storage) unless ``keep_outputs``."""
     def wait(self, id: str, timeout: float | None = None, blocking: bool = True) -> str | Awaitable[str]:
         """Until terminal; blocking, Ctrl-C interrupts the wait (not the execution)."""
+    def logs(self, id: str, blocking: bool = True) -> str | Awaitable[str]:
+        """JSON ``{"source": "job" | "notebook", "text"}``: what the run printed so far (a Ray
+        job's logs; else the notebook's stream output and errors), its last MiB."""
     def import_result(self, id: str, dest_dir: str, blocking: bool = True) -> str | Awaitable[str]:
         """Copies the executed notebook (wherever it is) into ``dest_dir`` (a folder or ``gs://``
         prefix), never over a file; returns the new file's path or URI."""

@@ -8,7 +8,7 @@ import asyncio
 import os
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Float, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
 from .server import events
 from .server.handlers import routes
@@ -44,6 +44,20 @@ class NotebookExecutor(ExtensionApp):
     vertex_network = Unicode("", config=True, help="VPC network the jobs join (projects/N/global/networks/NAME).")
     vertex_endpoint = Unicode("", config=True, help="Scheme and host of the Vertex AI API ({region} is replaced; "
                               "default: https://{region}-aiplatform.googleapis.com).")
+    # The Ray backend (empty: RAY_ADDRESS and NOTEBOOK_EXECUTOR_RAY_*; see the README's "Ray").
+    ray_address = Unicode("", config=True, help="The Ray cluster's dashboard, where its Jobs API is (default: "
+                          "RAY_ADDRESS), e.g. http://127.0.0.1:8265.")
+    ray_machine_types = Dict(config=True, help="Resource shapes offered as machine types, in order (the first is "
+                             "the default): {name: {num_cpus, num_gpus, memory ('16GiB' or bytes), resources "
+                             "({custom: amount}), description}}.")
+    ray_output_location = Unicode("", config=True, help="Where Ray results go by default: a gs:// prefix, or a "
+                                  "folder the cluster's nodes mount at the same path.")
+    ray_executable = Unicode("", config=True, help="The program a job's entrypoint runs (default: notebook-executor "
+                             "on the nodes' PATH).")
+    ray_runtime_env = Dict(config=True, help="Ray's runtime_env of every job: env_vars, pip, working_dir...")
+    ray_unreachable_timeout = Float(0.0, config=True, help="Seconds a Ray head may stay unreachable before its "
+                                    "running executions end FAILED (0: NOTEBOOK_EXECUTOR_RAY_UNREACHABLE_TIMEOUT, "
+                                    "else 60).")
     retention_days = Float(0.0, config=True, help="Delete finished executions (and outputs) older than this many "
                            "days, checked hourly (0: keep them).")
     keep_per_schedule = Integer(0, config=True, help="Keep only the newest N finished executions of each schedule "
@@ -119,7 +133,10 @@ class NotebookExecutor(ExtensionApp):
                   "container_images": list(self.vertex_container_images),
                   "output_location": self.vertex_output_location, "service_account": self.vertex_service_account,
                   "network": self.vertex_network, "endpoint": self.vertex_endpoint}
-        return {"vertex": vertex}
+        ray = {"address": self.ray_address, "machine_types": dict(self.ray_machine_types),
+               "output_location": self.ray_output_location, "executable": self.ray_executable,
+               "runtime_env": dict(self.ray_runtime_env), "unreachable_timeout_seconds": self.ray_unreachable_timeout}
+        return {"vertex": vertex, "ray": ray}
 
     def client_config(self) -> dict:
         """What the submit dialog needs."""

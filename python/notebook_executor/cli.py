@@ -43,9 +43,10 @@ def _add_parameter_options(parser: argparse.ArgumentParser) -> None:
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
     """Where and how a background execution runs (submit, schedules create)."""
     group = parser.add_argument_group("where it runs")
-    group.add_argument("--backend", help="local (default), vertex...")
+    group.add_argument("--backend", help="local (default), vertex or ray")
     group.add_argument("--output-location", help="folder or gs:// prefix for the executed notebook")
-    group.add_argument("--machine-type", help="e.g. n1-standard-4 (remote backends)")
+    group.add_argument("--machine-type", help="e.g. n1-standard-4 (Vertex AI), or a resource shape the Ray "
+                       "backend's configuration names")
     group.add_argument("--accelerator-type", help="e.g. NVIDIA_TESLA_T4")
     group.add_argument("--accelerator-count", type=int, metavar="N")
     group.add_argument("--region", help="e.g. us-central1")
@@ -134,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "show":
             command.add_argument("--json", action="store_true", help="print JSON")
         command.set_defaults(handler=handler)
+
+    logs = commands.add_parser("logs", help="what an execution's run has printed so far",
+                               description="Print what the run has printed so far: a Ray job's logs, or for the "
+                               "other backends the notebook's stream output and errors (a Vertex AI job's "
+                               "console logs: see the link of `show`).")
+    logs.add_argument("id", metavar="ID")
+    logs.set_defaults(handler=_logs)
 
     imported = commands.add_parser("import", help="copy an execution's executed notebook into a folder")
     imported.add_argument("id", metavar="ID")
@@ -376,6 +384,18 @@ def _cancel(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     executor = _executor(args)
     executor.delete(_resolve_id(executor, args.id), keep_outputs=args.keep_outputs)
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    executor = _executor(args)
+    id = _resolve_id(executor, args.id)
+    logs = executor.logs(id)
+    sys.stdout.write(logs.text)
+    if logs.text and not logs.text.endswith("\n"):
+        sys.stdout.write("\n")
+    for link in executor.get(id).links if logs.source == "notebook" else []:
+        print(f"{link['label']}: {link['url']}", file=sys.stderr)
     return 0
 
 

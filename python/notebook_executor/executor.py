@@ -113,6 +113,23 @@ def job_links(backend: str, backend_job_id: str) -> list[dict]:
 
 
 @dataclass(frozen=True)
+class Logs:
+    """What an execution's run has printed so far (the last MiB of it). ``source`` is
+    ``"job"`` for the logs a remote engine keeps of the job's process (Ray), ``"notebook"``
+    for the notebook's own stream output and errors (the other backends)."""
+
+    source: str
+    text: str
+
+    @classmethod
+    def _from_json(cls, text: str) -> "Logs":
+        return cls(**json.loads(text))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Page:
     items: list
     next_page_token: str | None = None
@@ -292,6 +309,11 @@ class _Operations:
     def delete(self, id: str, keep_outputs: bool = False) -> None:
         return self._call(_none, self._core.delete, id, keep_outputs)
 
+    def logs(self, id: str) -> Logs:
+        """What the run has printed so far: a Ray job's logs, else the notebook's stream
+        output and errors."""
+        return self._call(Logs._from_json, self._core.logs, id)
+
     def import_result(self, id: str, dest_dir: str | os.PathLike = "imported_notebook_jobs") -> str:
         """Copy the executed notebook into ``dest_dir`` (a folder or ``gs://`` prefix; never
         over a file); returns its path or URI."""
@@ -350,8 +372,10 @@ class Executor(_Operations):
     ``NOTEBOOK_EXECUTOR_STORE``, else ``{jupyter_data_dir}/notebook_executor/store.sqlite``).
     ``concurrency`` limits runs at once (default: the number of cores). ``output_dir``: where
     results go by default (a folder or ``gs://`` prefix). ``backends``: settings of the remote
-    backends, e.g. ``{"vertex": {"regions": ["europe-west4"], "container_images": [...]}}``
-    (what is not given comes from the ``NOTEBOOK_EXECUTOR_VERTEX_*`` variables; see the README).
+    backends, e.g. ``{"vertex": {"regions": ["europe-west4"], "container_images": [...]},
+    "ray": {"address": "http://head:8265", "machine_types": {"small": {"num_cpus": 2}}}}``
+    (what is not given comes from ``RAY_ADDRESS`` and the ``NOTEBOOK_EXECUTOR_VERTEX_*`` and
+    ``NOTEBOOK_EXECUTOR_RAY_*`` variables; see the README).
     ``create_store=False`` opens only an existing store (``NotFoundError`` otherwise): reading
     never creates one.
     """

@@ -22,6 +22,7 @@ impl Backend for LocalBackend {
         Capabilities {
             name: NAME,
             machine_types: vec![],
+            machine_type_descriptions: Default::default(),
             accelerator_types: vec![],
             regions: vec![],
             output_schemes: vec!["", "gs"],

@@ -3,24 +3,30 @@
 //! running ones true, and stops work on cancel.
 //!
 //! `local` runs executions in runner processes on this machine. The remote backends
-//! (`vertex`, see docs/backends.md) run each execution as a job whose container runs
+//! (`vertex` and `ray`, see docs/backends.md) run each execution as a job that runs
 //! `notebook-executor run` on a staged copy of the notebook; the job never reaches the
 //! store: its state comes from the engine's API and its progress from a status object
 //! beside the output (`remote`).
 
 pub mod local;
+pub mod logs;
+pub mod ray;
 pub mod remote;
 pub mod vertex;
 
 pub use local::LocalBackend;
+pub use logs::Logs;
+pub use ray::RayBackend;
 pub use vertex::VertexBackend;
 
 use crate::error::{Error, Result};
 use crate::model::{Execution, ExecutionSpec};
 use crate::store::Store;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -29,6 +35,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct Capabilities {
     pub name: &'static str,
     pub machine_types: Vec<String>,
+    /// What a machine type is, in words, where the names do not say it (Ray's resource
+    /// shapes: "4 CPUs, 1 GPU, 16 GiB").
+    pub machine_type_descriptions: BTreeMap<String, String>,
     pub accelerator_types: Vec<String>,
     pub regions: Vec<String>,
     /// URL schemes of output locations it writes to ("" is a local path).
@@ -74,6 +83,18 @@ pub trait Backend: Send + Sync {
         _execution: &'a Execution,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
+    }
+
+    /// How often a `wait` on one of its executions brings it up to date with `refresh`
+    /// (None: the dispatcher's pace is enough, as for runners that write their records).
+    fn wait_refresh_every(&self) -> Option<Duration> {
+        None
+    }
+
+    /// What the execution's run has printed so far. By default the notebook's own output
+    /// (streams and errors), read through the storage layer.
+    fn logs<'a>(&'a self, execution: &'a Execution) -> BoxFuture<'a, Result<Logs>> {
+        Box::pin(logs::notebook_logs(execution))
     }
 }
 

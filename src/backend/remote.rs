@@ -7,6 +7,10 @@
 //! Creation survives a crash between the engine's answer and the record's update: a
 //! PREPARING execution without a job id for `CREATION_STALE_AFTER` goes back to the queue,
 //! and creating looks for the execution's job first.
+//!
+//! An engine that cannot be reached leaves the records as last seen; one whose API stays
+//! away for its `Reachability` limit (a Ray head that died) ends them FAILED, so that no
+//! record stays RUNNING for ever.
 
 use super::BoxFuture;
 use crate::engine::status;
@@ -16,7 +20,8 @@ use crate::render::write_result_page;
 use crate::storage::{self, Location};
 use crate::store::{time_text_ago, Store};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// A PREPARING execution whose job was not recorded within this went through a crash.
 const CREATION_STALE_AFTER: Duration = Duration::from_secs(120);
@@ -38,6 +43,43 @@ pub enum Phase {
     Expired(String),
     /// The engine does not know the job (deleted, or another project).
     Missing,
+    /// The engine's API stayed unreachable for its limit: the job's end is unknown.
+    Lost(String),
+}
+
+/// Since when an engine's API has failed every call (this process's view), and how long
+/// that may last before the executions it runs are given up.
+pub struct Reachability {
+    pub limit: Duration,
+    failing_since: Mutex<Option<Instant>>,
+}
+
+impl Reachability {
+    pub fn new(limit: Duration) -> Reachability {
+        Reachability {
+            limit,
+            failing_since: Mutex::new(None),
+        }
+    }
+
+    /// A call went through.
+    pub fn reached(&self) {
+        *self.failing_since.lock().expect("not poisoned") = None;
+    }
+
+    /// A call failed to reach the engine; returns how long it has been failing.
+    pub fn failed(&self) -> Duration {
+        self.failing_since
+            .lock()
+            .expect("not poisoned")
+            .get_or_insert_with(Instant::now)
+            .elapsed()
+    }
+
+    /// Calls have been failing (so one attempt each is enough until one goes through).
+    pub fn is_failing(&self) -> bool {
+        self.failing_since.lock().expect("not poisoned").is_some()
+    }
 }
 
 /// The calls a remote engine offers.
@@ -60,6 +102,20 @@ pub trait JobApi: Send + Sync {
     ) -> BoxFuture<'a, Result<HashMap<String, Phase>>>;
 
     fn cancel_job<'a>(&'a self, execution: &'a Execution) -> BoxFuture<'a, Result<()>>;
+
+    /// The engine's API reachability, for engines whose jobs die with it (a Ray head):
+    /// unreachable for its limit, their running executions end FAILED. None: records
+    /// stay as last seen while the engine cannot be reached (a cloud service).
+    fn reachability(&self) -> Option<&Reachability> {
+        None
+    }
+
+    /// The engine cancels a job that outlives its own time limit (Vertex AI's
+    /// `scheduling.timeout`, set a minute after the run's), so a cancel nobody asked for,
+    /// with a timeout set, is that limit.
+    fn cancels_overdue_jobs(&self) -> bool {
+        false
+    }
 }
 
 /// The command a job runs: the product's own CLI on the staged notebook, writing the output
@@ -216,30 +272,66 @@ pub async fn follow(store: &Store, api: &dyn JobApi, active: &[Execution]) -> Re
     if with_jobs.is_empty() {
         return Ok(());
     }
-    let phases = api.job_phases(&with_jobs).await?;
+    let phases = match (api.job_phases(&with_jobs).await, api.reachability()) {
+        (Ok(phases), reach) => {
+            if let Some(reach) = reach {
+                reach.reached();
+            }
+            phases
+        }
+        (Err(e), Some(reach)) if is_unreachable(&e) => {
+            let failing = reach.failed();
+            if failing < reach.limit {
+                return Ok(()); // as last seen; asked again at the next dispatch, wait or read
+            }
+            let lost = Phase::Lost(format!(
+                "{} could not be reached for {} s, so the run's end is unknown ({e})",
+                api_label(api.backend_name()),
+                failing.as_secs()
+            ));
+            with_jobs
+                .iter()
+                .map(|e| (e.backend_job_id.clone(), lost.clone()))
+                .collect()
+        }
+        (Err(e), _) => return Err(e),
+    };
     for e in &with_jobs {
         let phase = phases
             .get(&e.backend_job_id)
             .cloned()
             .unwrap_or(Phase::Missing);
-        apply(store, e, phase).await?;
+        apply(store, api, e, phase).await?;
     }
     Ok(())
 }
 
-async fn apply(store: &Store, e: &Execution, phase: Phase) -> Result<()> {
+fn is_unreachable(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Resource {
+            failure: Failure::Unavailable,
+            ..
+        }
+    )
+}
+
+async fn apply(store: &Store, api: &dyn JobApi, e: &Execution, phase: Phase) -> Result<()> {
     match phase {
         Phase::Preparing | Phase::Cancelling => Ok(()),
         Phase::Running => {
-            store
-                .transition(&e.id, &[State::Preparing], State::Running, None)
-                .await?;
-            if let Some(status) = read_status(e).await {
+            if e.state == State::Preparing {
+                store
+                    .transition(&e.id, &[State::Preparing], State::Running, None)
+                    .await?;
+            }
+            // Written when it changed only: a waiter may follow a job ten times a second.
+            if let Some(status) = read_status(e).await.filter(|s| s.progress != e.progress) {
                 store.set_progress(&e.id, &status.progress).await?;
             }
             Ok(())
         }
-        ended => finish(store, e, ended).await,
+        ended => finish(store, api, e, ended).await,
     }
 }
 
@@ -250,7 +342,7 @@ async fn read_status(e: &Execution) -> Option<crate::model::RunStatus> {
 
 /// The record's end: the job's, told by the run's own status where it has one (the
 /// notebook's error, or its timeout, says more than "exited with status 1").
-async fn finish(store: &Store, e: &Execution, phase: Phase) -> Result<()> {
+async fn finish(store: &Store, api: &dyn JobApi, e: &Execution, phase: Phase) -> Result<()> {
     let status = read_status(e).await;
     if let Some(status) = &status {
         store.set_progress(&e.id, &status.progress).await?;
@@ -262,23 +354,40 @@ async fn finish(store: &Store, e: &Execution, phase: Phase) -> Result<()> {
         // Cancelled without our asking while a time limit was set: the engine's limit (a
         // minute after the run's own) ended it.
         (Phase::Cancelled, None)
-            if e.state != State::Cancelling && e.spec.timeout_seconds.is_some() =>
+            if e.state != State::Cancelling
+                && e.spec.timeout_seconds.is_some()
+                && api.cancels_overdue_jobs() =>
         {
             (
                 State::Expired,
                 format!(
                     "the job ran past its time limit ({}s) and {} stopped it",
                     e.spec.timeout_seconds.unwrap_or_default(),
-                    api_name(e)
+                    api_label(api.backend_name())
                 ),
             )
         }
+        (Phase::Cancelled, _) if e.state != State::Cancelling => (
+            State::Cancelled,
+            format!(
+                "the job was stopped in {}, not through notebook-executor; the partial output is kept",
+                api_label(api.backend_name())
+            ),
+        ),
+        (Phase::Cancelled, None) if e.progress.cells_total == 0 => (
+            State::Cancelled,
+            "cancelled before the run started".to_owned(),
+        ),
         (Phase::Cancelled, _) => (
             State::Cancelled,
             "cancelled while running; the partial output is kept".to_owned(),
         ),
-        (Phase::Failed(_), Some(run)) if run.state != State::Succeeded => (run.state, run.message),
-        (Phase::Failed(reason), _) => (State::Failed, reason),
+        (Phase::Failed(_) | Phase::Lost(_), Some(run)) if run.state != State::Succeeded => {
+            (run.state, run.message)
+        }
+        // The run had ended well before the engine went away.
+        (Phase::Lost(_), Some(run)) => (run.state, run.message),
+        (Phase::Failed(reason) | Phase::Lost(reason), _) => (State::Failed, reason),
         (Phase::Missing, _) => (
             State::Failed,
             format!("the job {} no longer exists", e.backend_job_id),
@@ -293,8 +402,9 @@ async fn finish(store: &Store, e: &Execution, phase: Phase) -> Result<()> {
     Ok(())
 }
 
-fn api_name(e: &Execution) -> &str {
-    match e.spec.backend.as_str() {
+/// An engine's name as users know it.
+pub fn api_label(backend: &str) -> &str {
+    match backend {
         "vertex" => "Vertex AI",
         "ray" => "Ray",
         other => other,

@@ -5,8 +5,9 @@
 use super::blocking::{block, block_interruptible};
 use super::errors::to_pyerr;
 use super::run::PythonEnv;
+use crate::backend::ray::RayConfig;
 use crate::backend::vertex::VertexConfig;
-use crate::backend::{Backends, LocalBackend, VertexBackend};
+use crate::backend::{Backends, LocalBackend, RayBackend, VertexBackend};
 use crate::error::Error;
 use crate::model::{ExecutionSpec, State};
 use crate::model::{ScheduleChanges, ScheduleFields, ScheduleState};
@@ -47,6 +48,7 @@ where
 #[serde(default, deny_unknown_fields)]
 struct BackendsConfig {
     vertex: VertexConfig,
+    ray: RayConfig,
 }
 
 fn parse_state(state: Option<String>) -> Result<Option<State>, Error> {
@@ -252,10 +254,11 @@ impl ExecutorCore {
             python: env.executable.clone(),
         };
         let vertex = VertexBackend::new(config.vertex);
+        let ray = RayBackend::new(config.ray);
         Ok(ExecutorCore {
             service: Service {
                 store,
-                backends: Backends::new(vec![Arc::new(local), Arc::new(vertex)]),
+                backends: Backends::new(vec![Arc::new(local), Arc::new(vertex), Arc::new(ray)]),
                 search: env.search(),
                 default_output,
                 schedules_changed: Arc::default(),
@@ -370,6 +373,21 @@ impl ExecutorCore {
         } else {
             awaitable(py, wait)
         }
+    }
+
+    /// What the run has printed so far, as JSON `{source, text}`: its Ray job's logs, else
+    /// the notebook's stream output and errors.
+    #[pyo3(signature = (id, blocking=true))]
+    fn logs<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        call(py, blocking, async move {
+            service.logs(&id).await.map(|l| json(&l))
+        })
     }
 
     /// Copies the executed notebook into `dest_dir` (a folder or `gs://` prefix); returns

@@ -220,18 +220,27 @@ impl Service {
             }
             return Err(e);
         }
-        self.dispatch().await?;
+        // Its backend starts it (a remote one creates its job now).
+        self.backends
+            .get(&execution.spec.backend)?
+            .dispatch(&self.store)
+            .await?;
         // As it is now: a remote backend's dispatch has created its job already.
         self.store.get_execution(&id).await
     }
 
     /// Lets every backend start work for queued executions and bring running ones up to
-    /// date (e.g. fail the executions of dead runners).
+    /// date (e.g. fail the executions of dead runners). A backend whose engine cannot be
+    /// reached does not hold up the others: every backend runs, then the first error is
+    /// returned.
     pub async fn dispatch(&self) -> Result<()> {
+        let mut first_error = None;
         for backend in self.backends.all() {
-            backend.dispatch(&self.store).await?;
+            if let Err(e) = backend.dispatch(&self.store).await {
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// The record; one that has not ended is first brought up to date by its backend (a
@@ -425,16 +434,31 @@ impl Service {
         Ok(())
     }
 
-    /// Waits until the execution is terminal (or `timeout`).
+    /// Waits until the execution is terminal (or `timeout`). A remote engine that cannot
+    /// be reached meanwhile is waited for (its backend ends the execution if it stays away).
     pub async fn wait(&self, id: &str, timeout: Option<Duration>) -> Result<Execution> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         // Also the heartbeat check: a dead runner's execution ends FAILED here.
-        self.dispatch().await?;
+        self.dispatch_while_waiting().await?;
         let mut last_recover = tokio::time::Instant::now();
+        let mut last_refresh = tokio::time::Instant::now();
         loop {
             let execution = self.store.get_execution(id).await?;
             if execution.state.is_terminal() {
                 return Ok(execution);
+            }
+            // A remote job's end reaches the record only when someone asks the engine:
+            // its backend says how often a waiter may.
+            let backend = self.backends.get(&execution.spec.backend)?;
+            if let Some(every) = backend.wait_refresh_every() {
+                if last_refresh.elapsed() >= every {
+                    ignore_unreachable(backend.refresh(&self.store, &execution).await)?;
+                    last_refresh = tokio::time::Instant::now();
+                    let execution = self.store.get_execution(id).await?;
+                    if execution.state.is_terminal() {
+                        return Ok(execution);
+                    }
+                }
             }
             if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 return Err(Error::Timeout {
@@ -447,11 +471,25 @@ impl Service {
                 });
             }
             if last_recover.elapsed() > Duration::from_secs(2) {
-                self.dispatch().await?;
+                self.dispatch_while_waiting().await?;
                 last_recover = tokio::time::Instant::now();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    async fn dispatch_while_waiting(&self) -> Result<()> {
+        ignore_unreachable(self.dispatch().await)
+    }
+
+    /// What the execution's run has printed so far: its job's logs where the engine keeps
+    /// them, else the notebook's output (see `backend::logs`); the last `LOGS_LIMIT` bytes.
+    pub async fn logs(&self, id: &str) -> Result<crate::backend::Logs> {
+        let execution = self.store.get_execution(id).await?;
+        let backend = self.backends.get(&execution.spec.backend)?;
+        let mut logs = backend.logs(&execution).await?;
+        logs.text = crate::backend::logs::tail(logs.text, LOGS_LIMIT);
+        Ok(logs)
     }
 
     /// The executed notebook as it is now (the last write of a running one).
@@ -565,6 +603,21 @@ fn check_sizes(spec: &ExecutionSpec) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The most of an execution's logs one call returns (the end of them).
+const LOGS_LIMIT: usize = 1 << 20;
+
+/// An engine that cannot be reached is no error for a waiter: the records stay as last
+/// seen until it answers (or its backend gives its executions up).
+fn ignore_unreachable(result: Result<()>) -> Result<()> {
+    match result {
+        Err(Error::Resource {
+            failure: Failure::Unavailable,
+            ..
+        }) => Ok(()),
+        other => other,
+    }
 }
 
 /// Where an execution's notebook is written.

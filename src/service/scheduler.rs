@@ -65,7 +65,13 @@ pub async fn run_scheduler(
             }
         }
         if last_dispatch.elapsed() >= DISPATCH_EVERY {
-            service.dispatch().await?;
+            // An engine that cannot be reached (a Ray head down, a network outage) must not
+            // stop the scheduler: the next dispatch tries again.
+            if let Err(e) = service.dispatch().await {
+                if log {
+                    eprintln!("{} dispatch: {e}", crate::store::now_text());
+                }
+            }
             last_dispatch = tokio::time::Instant::now();
         }
         let earliest = if fired.is_empty() {

@@ -270,7 +270,8 @@ impl Service {
             self.discard_prepared(unused);
         }
         if !all.is_empty() {
-            self.dispatch().await?;
+            // The firing stands; an engine that cannot be reached gets them at the next dispatch.
+            super::ignore_unreachable(self.dispatch().await)?;
         }
         Ok(all)
     }

@@ -355,6 +355,7 @@ PLAN = {
         ("GET", "/executions", "200 400"), ("POST", "/executions", "201 400 409"),
         ("GET", "/executions/{execution_id}", "200 404"), ("DELETE", "/executions/{execution_id}", "204 404 409"),
         ("POST", "/executions/{execution_id}/cancel", "200 404 409"),
+        ("GET", "/executions/{execution_id}/logs", "200 404"),
         ("GET", "/executions/{execution_id}/result", "200 404"),
         ("GET", "/executions/{execution_id}/notebook", "200 404"),
         ("POST", "/executions/{execution_id}/import", "200 400 404")),
@@ -429,6 +430,7 @@ async def test_executions(contract, root):
     assert "alpha=5" in await c.ok("GET", "/executions/{execution_id}/result", ids=id)
     nb = await c.ok("GET", "/executions/{execution_id}/notebook", ids=id)
     assert nb["nbformat"] == 4
+    assert await c.ok("GET", "/executions/{execution_id}/logs", ids=id) == {"source": "notebook", "text": "alpha=5\n"}
     imported = await c.ok("POST", "/executions/{execution_id}/import", ids=id, body={})
     assert (root / imported["path"]).is_file()
     await c.ok("POST", "/executions/{execution_id}/import", ids=id)  # no body: the default folder
@@ -457,6 +459,7 @@ async def test_executions(contract, root):
     for method, template in [("GET", "/executions/{execution_id}"), ("DELETE", "/executions/{execution_id}"),
                              ("POST", "/executions/{execution_id}/cancel"),
                              ("GET", "/executions/{execution_id}/result"),
+                             ("GET", "/executions/{execution_id}/logs"),
                              ("GET", "/executions/{execution_id}/notebook"),
                              ("POST", "/executions/{execution_id}/import")]:
         await c(method, template, ids=gone, body={} if method == "POST" else None, expect=404)

@@ -141,6 +141,13 @@ class CancelHandler(BaseHandler):
         self.write_json(await self.service.cancel(id))
 
 
+class LogsHandler(BaseHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id):
+        self.write_json(await self.service.logs(id))
+
+
 def write_result_page(handler: JupyterHandler, html: str, done: bool) -> None:
     handler.set_header("Content-Type", "text/html; charset=utf-8")
     handler.set_header("X-Content-Type-Options", "nosniff")
@@ -334,6 +341,7 @@ def routes() -> list[tuple[str, type]]:
         (rf"{API}/executions", ExecutionsHandler),
         (rf"{API}/executions/{ID}", ExecutionHandler),
         (rf"{API}/executions/{ID}/cancel", CancelHandler),
+        (rf"{API}/executions/{ID}/logs", LogsHandler),
         (rf"{API}/executions/{ID}/result", ResultHandler),
         (rf"{API}/executions/{ID}/notebook", NotebookDownloadHandler),
         (rf"{API}/executions/{ID}/import", ImportHandler),

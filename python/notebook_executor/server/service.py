@@ -134,6 +134,10 @@ class RestService:
     async def delete(self, id: str) -> None:
         await self.executor.delete(id)
 
+    async def logs(self, id: str) -> dict:
+        """``{"source", "text"}``: what the run printed so far (see ``Executor.logs``)."""
+        return json.loads(await self._raw.logs(id, blocking=False))
+
     async def result_html(self, id: str) -> tuple[str, bool]:
         """(page, whether the run has ended)."""
         html = await self.core.result_html_async(id)

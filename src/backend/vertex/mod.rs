@@ -301,6 +301,11 @@ impl JobApi for VertexBackend {
     fn cancel_job<'a>(&'a self, execution: &'a Execution) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { self.client().await?.cancel(&execution.backend_job_id).await })
     }
+
+    /// `jobSpec.scheduling.timeout` (see `job_of`).
+    fn cancels_overdue_jobs(&self) -> bool {
+        true
+    }
 }
 
 impl Backend for VertexBackend {
@@ -309,6 +314,7 @@ impl Backend for VertexBackend {
         Capabilities {
             name: NAME,
             machine_types: VertexConfig::offered(&c.machine_types, catalogue::MACHINE_TYPES),
+            machine_type_descriptions: Default::default(),
             accelerator_types: VertexConfig::offered(
                 &c.accelerator_types,
                 catalogue::ACCELERATOR_TYPES,
