@@ -27,7 +27,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// rustls (TLS, and the signing of service-account keys) needs a crypto provider chosen
 /// once per process: ring (see Cargo.toml).
-fn install_crypto() {
+pub(crate) fn install_crypto() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
