@@ -43,8 +43,10 @@ class FakeGcs:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
+            # Its own address as the public host: it then serves path-style object GETs
+            # (`/{bucket}/{object}`, as signed URLs are) there, not only for storage.googleapis.com.
             [_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(self.port), "-backend", "memory",
-             "-external-url", self.url, "-log-level", "error"],
+             "-external-url", self.url, "-public-host", f"127.0.0.1:{self.port}", "-log-level", "error"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while True:
@@ -285,7 +287,7 @@ class BucketIam:
                     return self._error(400, "The requested policy version is lower than the version of the policy "
                                        "with conditions; request version 3.", "invalid")
                 return 200, view
-            while self.before_write:
+            if self.before_write:  # one change before each write
                 self.before_write.pop(0)(self, bucket)
             try:
                 policy = json.loads(body or b"")

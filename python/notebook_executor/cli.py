@@ -396,13 +396,11 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _share(args: argparse.Namespace) -> int:
-    import asyncio
-
     executor = _executor(args)
     id = _resolve_id(executor, args.id)
     core = _core.ServerCore(executor._core)
     if args.grant is not None:
-        grant = json.loads(asyncio.run(_awaited(core.grant_bucket_access_async, id, args.grant)))
+        grant = json.loads(core.grant_bucket_access(id, args.grant, blocking=True))
         done = "granted" if grant["changed"] else "already had"
         print(f"{grant['member']}: {done} {grant['role']} on gs://{grant['bucket']}")
         print(f"{PROG}: warning: {grant['warning']}", file=sys.stderr)
@@ -410,17 +408,12 @@ def _share(args: argparse.Namespace) -> int:
     if not 1 <= args.signed_url <= 604800:
         print(f"{PROG} share: error: --signed-url: give 1 to 604800 seconds (7 days)", file=sys.stderr)
         return EXIT_USAGE
-    signed = json.loads(asyncio.run(_awaited(core.signed_url_async, id, args.signed_url, args.notebook)))
+    signed = json.loads(core.signed_url(id, args.signed_url, args.notebook, blocking=True))
     print(signed["url"])
     if "notebook_url" in signed:
         print(signed["notebook_url"])
     print(f"expires {signed['expire_time']}", file=sys.stderr)
     return 0
-
-
-async def _awaited(method, *args):
-    """Calls one of the core's awaitable methods, which must be called in a running event loop."""
-    return await method(*args)
 
 
 def _purge(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 //! `notebook_executor._core.ServerCore`: what the Jupyter server extension needs beyond
 //! the Python API (result pages, share links, the change feed, the in-process
-//! scheduler), over the same service as an `ExecutorCore`. Awaitables only: the server
-//! calls them from its event loop.
+//! scheduler), over the same service as an `ExecutorCore`. Awaitables: the server calls
+//! them from its event loop (sharing in Cloud Storage also blocking, for the CLI).
 
 use super::blocking::block;
 use super::errors::to_pyerr;
@@ -186,18 +186,20 @@ impl ServerCore {
 
     /// V4 signed URLs of a result in Cloud Storage, valid for `lifetime_seconds` (whole,
     /// at most 7 days): JSON `{url, expire_time}` for the result page, with `notebook_url`
-    /// when `include_notebook`. The run must have ended (the page is written then).
-    #[pyo3(signature = (execution_id, lifetime_seconds, include_notebook=false))]
-    fn signed_url_async<'py>(
+    /// when `include_notebook`. The run must have ended (the page is written then). Like
+    /// the next one, an awaitable for the server, or with `blocking` the answer (the CLI).
+    #[pyo3(signature = (execution_id, lifetime_seconds, include_notebook=false, blocking=false))]
+    fn signed_url<'py>(
         &self,
         py: Python<'py>,
         execution_id: String,
         lifetime_seconds: u64,
         include_notebook: bool,
+        blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
         let lifetime = Duration::from_secs(lifetime_seconds);
-        awaitable(py, async move {
+        answer(py, blocking, async move {
             let (execution, page) = result_in_bucket(&service, &execution_id).await?;
             if !execution.state.is_terminal() {
                 return Err(Error::Conflict(format!(
@@ -213,29 +215,31 @@ impl ServerCore {
                 });
             }
             let signed = storage::signed_url(&page, lifetime).await?;
-            let mut answer = serde_json::json!({"url": signed.url, "expire_time": signed.expire_time});
+            let mut urls = serde_json::json!({"url": signed.url, "expire_time": signed.expire_time});
             if include_notebook {
                 let notebook = storage::parse_field(
                     "output_notebook_uri",
                     &execution.output_notebook_uri,
                 )?;
-                answer["notebook_url"] = storage::signed_url(&notebook, lifetime).await?.url.into();
+                urls["notebook_url"] = storage::signed_url(&notebook, lifetime).await?.url.into();
             }
-            Ok(json(&answer))
+            Ok(json(&urls))
         })
     }
 
     /// Grants `member` (an email, or user:/group:/serviceAccount:/domain:) read access to
     /// the whole bucket that holds a result (`roles/storage.objectViewer`); JSON `{bucket,
     /// member, role, changed, warning}`.
-    fn grant_bucket_access_async<'py>(
+    #[pyo3(signature = (execution_id, member, blocking=false))]
+    fn grant_bucket_access<'py>(
         &self,
         py: Python<'py>,
         execution_id: String,
         member: String,
+        blocking: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move {
+        answer(py, blocking, async move {
             let member = storage::member_of(&member)?; // bad input before any call
             let (_, page) = result_in_bucket(&service, &execution_id).await?;
             let Location::Gcs { bucket, .. } = &page else {
@@ -281,6 +285,21 @@ impl ServerCore {
                 json(&changes.deletions),
             ))
         })
+    }
+}
+
+/// The JSON answer of `future`: waited for here (the GIL released) when `blocking`, else an
+/// awaitable.
+fn answer<'py>(
+    py: Python<'py>,
+    blocking: bool,
+    future: impl std::future::Future<Output = Result<String>> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>> {
+    if blocking {
+        let text = block(py, future)?;
+        Ok(pyo3::types::PyString::new(py, &text).into_any())
+    } else {
+        awaitable(py, future)
     }
 }
 

@@ -217,7 +217,7 @@ class RestService:
         include_notebook = body.get("include_notebook", False)
         if not isinstance(include_notebook, bool):
             raise BadRequest("include_notebook: true or false", field="include_notebook")
-        answer = json.loads(await self.core.signed_url_async(id, lifetime, include_notebook))
+        answer = json.loads(await self.core.signed_url(id, lifetime, include_notebook))
         return {"kind": "signed_url", **answer}
 
     async def _bucket_access(self, id: str, body: dict) -> dict:
@@ -225,7 +225,7 @@ class RestService:
         if not isinstance(member, str) or not member.strip():
             raise BadRequest("member: required (the email of the person to grant access to, or user:, group:, "
                              "serviceAccount:, domain:)", field="member")
-        return {"kind": "bucket_access", **json.loads(await self.core.grant_bucket_access_async(id, member))}
+        return {"kind": "bucket_access", **json.loads(await self.core.grant_bucket_access(id, member))}
 
     async def shares(self, id: str) -> dict:
         return {"shares": json.loads(await self.core.list_shares_async(id))}
