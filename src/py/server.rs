@@ -215,12 +215,11 @@ impl ServerCore {
                 });
             }
             let signed = storage::signed_url(&page, lifetime).await?;
-            let mut urls = serde_json::json!({"url": signed.url, "expire_time": signed.expire_time});
+            let mut urls =
+                serde_json::json!({"url": signed.url, "expire_time": signed.expire_time});
             if include_notebook {
-                let notebook = storage::parse_field(
-                    "output_notebook_uri",
-                    &execution.output_notebook_uri,
-                )?;
+                let notebook =
+                    storage::parse_field("output_notebook_uri", &execution.output_notebook_uri)?;
                 urls["notebook_url"] = storage::signed_url(&notebook, lifetime).await?.url.into();
             }
             Ok(json(&urls))

@@ -14,7 +14,8 @@ use serde_json::Value;
 pub const OBJECT_VIEWER: &str = "roles/storage.objectViewer";
 
 /// What granting the role means, said with every grant.
-pub const WARNING: &str = "Granting this role lets the person read every object in the bucket, not only this result.";
+pub const WARNING: &str =
+    "Granting this role lets the person read every object in the bucket, not only this result.";
 
 /// Reads and writes of a policy that keeps changing under us, before giving up.
 const ATTEMPTS: usize = 3;
@@ -69,7 +70,9 @@ fn is_email(text: &str) -> bool {
     match text.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
-                && !local.chars().any(|c| c.is_whitespace() || "@:,;<>()[]\\\"".contains(c))
+                && !local
+                    .chars()
+                    .any(|c| c.is_whitespace() || "@:,;<>()[]\\\"".contains(c))
                 && is_domain(domain)
         }
         None => false,
@@ -199,7 +202,10 @@ mod tests {
 
     #[test]
     fn members_are_normalized_or_refused() {
-        assert_eq!(member_of(" ana@example.com ").unwrap(), "user:ana@example.com");
+        assert_eq!(
+            member_of(" ana@example.com ").unwrap(),
+            "user:ana@example.com"
+        );
         for kept in [
             "user:ana@example.com",
             "group:team@example.org",
@@ -221,7 +227,10 @@ mod tests {
             "user:@example.com",
         ] {
             let e = member_of(bad).unwrap_err();
-            assert!(matches!(&e, Error::Invalid { field, .. } if field == "member"), "{bad:?}");
+            assert!(
+                matches!(&e, Error::Invalid { field, .. } if field == "member"),
+                "{bad:?}"
+            );
         }
     }
 
@@ -241,7 +250,10 @@ mod tests {
         let bindings = policy["bindings"].as_array().unwrap();
         assert_eq!(bindings.len(), 3);
         assert_eq!(bindings[0]["members"], json!(["user:b@x.com"]));
-        assert_eq!(bindings[2], json!({"role": OBJECT_VIEWER, "members": ["user:a@x.com"]}));
+        assert_eq!(
+            bindings[2],
+            json!({"role": OBJECT_VIEWER, "members": ["user:a@x.com"]})
+        );
         assert!(add_member(&mut policy, OBJECT_VIEWER, "user:b@x.com").unwrap());
         assert_eq!(policy["etag"], "CAE=");
         let mut empty = json!({"etag": "CAE="});

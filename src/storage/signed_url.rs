@@ -162,7 +162,8 @@ impl Request<'_> {
     }
 
     fn string_to_sign(&self) -> String {
-        let digest = ring::digest::digest(&ring::digest::SHA256, self.canonical_request().as_bytes());
+        let digest =
+            ring::digest::digest(&ring::digest::SHA256, self.canonical_request().as_bytes());
         format!(
             "{ALGORITHM}\n{}\n{}\n{}",
             self.date_time(),
