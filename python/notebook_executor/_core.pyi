@@ -169,6 +169,15 @@ class ServerCore:
     def list_shares_async(self, execution_id: str) -> Any:
         """JSON list of the execution's live links."""
     def revoke_share_async(self, execution_id: str, share_id: str) -> Any: ...
+    def signed_url(self, execution_id: str, lifetime_seconds: int, include_notebook: bool = False,
+                   blocking: bool = False) -> Any:
+        """(An awaitable of; with ``blocking``) V4 signed URLs of a result in Cloud Storage (whole seconds, at most 7 days); JSON {url,
+        expire_time, notebook_url?}. A local result raises ValidationError (field ``kind``), a run
+        not ended ConflictError, a missing page NotFoundError, credentials that cannot sign
+        CredentialsError."""
+    def grant_bucket_access(self, execution_id: str, member: str, blocking: bool = False) -> Any:
+        """(An awaitable of; with ``blocking``) grants ``member`` (an email, or user:/group:/serviceAccount:/domain:) roles/storage.objectViewer
+        on the bucket of a result; JSON {bucket, member, role, changed, warning}."""
     def shared_execution_async(self, token_hash: str) -> Any:
         """The execution (JSON) a live link shows; raises NotFoundError for revoked, expired or unknown links."""
     def changes_since_async(self, since: str, limit: int = 500) -> Any:

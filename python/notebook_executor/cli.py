@@ -148,6 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("dir", metavar="DIR", nargs="?", default="imported_notebook_jobs")
     imported.set_defaults(handler=_import)
 
+    share = commands.add_parser("share", help="share a result in Cloud Storage: a signed URL, or read access to its bucket")
+    share.add_argument("id", metavar="ID")
+    how = share.add_mutually_exclusive_group(required=True)
+    how.add_argument("--signed-url", type=int, metavar="SECONDS",
+                     help="print a V4 signed URL of the result page, valid that long (at most 604800: 7 days)")
+    how.add_argument("--grant", metavar="MEMBER",
+                     help="grant an email (or user:, group:, serviceAccount:, domain:) read access to the whole bucket")
+    share.add_argument("--notebook", action="store_true", help="with --signed-url: also one of the executed notebook")
+    share.set_defaults(handler=_share)
+
     purge = commands.add_parser("purge", help="retention: delete old finished executions and their outputs")
     purge.add_argument("--older-than-days", type=float, metavar="N", help="those that ended more than N days ago")
     purge.add_argument("--keep-per-schedule", type=int, metavar="N", help="all but the newest N runs of each schedule")
@@ -402,6 +412,27 @@ def _logs(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     executor = _executor(args)
     print(executor.import_result(_resolve_id(executor, args.id), args.dir))
+    return 0
+
+
+def _share(args: argparse.Namespace) -> int:
+    executor = _executor(args)
+    id = _resolve_id(executor, args.id)
+    core = _core.ServerCore(executor._core)
+    if args.grant is not None:
+        grant = json.loads(core.grant_bucket_access(id, args.grant, blocking=True))
+        done = "granted" if grant["changed"] else "already had"
+        print(f"{grant['member']}: {done} {grant['role']} on gs://{grant['bucket']}")
+        print(f"{PROG}: warning: {grant['warning']}", file=sys.stderr)
+        return 0
+    if not 1 <= args.signed_url <= 604800:
+        print(f"{PROG} share: error: --signed-url: give 1 to 604800 seconds (7 days)", file=sys.stderr)
+        return EXIT_USAGE
+    signed = json.loads(core.signed_url(id, args.signed_url, args.notebook, blocking=True))
+    print(signed["url"])
+    if "notebook_url" in signed:
+        print(signed["notebook_url"])
+    print(f"expires {signed['expire_time']}", file=sys.stderr)
     return 0
 
 

@@ -85,6 +85,18 @@ async fn metadata(host: &str, path: &str) -> Result<String> {
     }
 }
 
+/// Fails quickly, with what to do, when there are no credentials to build.
+async fn check_source() -> Result<()> {
+    match source() {
+        Source::File(path) if !path.is_file() => Err(unauthenticated(format!(
+            "GOOGLE_APPLICATION_CREDENTIALS names {}, which is not a file",
+            path.display()
+        ))),
+        Source::File(_) => Ok(()),
+        Source::MetadataServer(host) => metadata(&host, "project/project-id").await.map(drop),
+    }
+}
+
 /// The process's credentials, built once they can be (a failure is not kept: a server
 /// started before `gcloud auth application-default login` picks them up at the next call).
 async fn credentials() -> Result<AccessTokenCredentials> {
@@ -93,18 +105,7 @@ async fn credentials() -> Result<AccessTokenCredentials> {
     if let Some(credentials) = slot.as_ref() {
         return Ok(credentials.clone());
     }
-    match source() {
-        Source::File(path) if !path.is_file() => {
-            return Err(unauthenticated(format!(
-                "GOOGLE_APPLICATION_CREDENTIALS names {}, which is not a file",
-                path.display()
-            )))
-        }
-        Source::File(_) => {}
-        Source::MetadataServer(host) => {
-            metadata(&host, "project/project-id").await?;
-        }
-    }
+    check_source().await?;
     super::install_crypto();
     // Needs a runtime (its token cache is a task): we are in one.
     let credentials = Builder::default()
@@ -132,14 +133,23 @@ pub async fn bearer_token() -> Result<String> {
 }
 
 /// Signs with the credentials' service account (locally for a key file, else through
-/// the IAM API), for V4 signed URLs.
+/// the IAM API), for V4 signed URLs. Built at each call from the credentials found now, not
+/// from the cached ones: signing is rare, and a signer must never come from credentials
+/// that the environment no longer names.
 pub async fn signer() -> Result<google_cloud_auth::signer::Signer> {
-    credentials().await?; // the same quick failure when there are none
+    check_source().await?; // the same quick failure when there are none
     super::install_crypto();
     Builder::default()
         .with_scopes([SCOPE])
         .build_signer()
-        .map_err(|e| unauthenticated(format!("cannot sign with these credentials: {e}")))
+        .map_err(|e| {
+            unauthenticated(format!(
+                "cannot sign with these credentials ({e}): signing needs a service account, \
+                 from a service-account key in GOOGLE_APPLICATION_CREDENTIALS or the metadata \
+                 server's (which signs through the IAM API and needs \
+                 roles/iam.serviceAccountTokenCreator on itself)"
+            ))
+        })
 }
 
 /// The project: `GOOGLE_CLOUD_PROJECT`, else the credentials file's, else the metadata

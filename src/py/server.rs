@@ -1,15 +1,17 @@
 //! `notebook_executor._core.ServerCore`: what the Jupyter server extension needs beyond
 //! the Python API (result pages, share links, the change feed, the in-process
-//! scheduler), over the same service as an `ExecutorCore`. Awaitables only: the server
-//! calls them from its event loop.
+//! scheduler), over the same service as an `ExecutorCore`. Awaitables: the server calls
+//! them from its event loop (sharing in Cloud Storage also blocking, for the CLI).
 
 use super::blocking::block;
 use super::errors::to_pyerr;
 use super::executor::{awaitable, json, ExecutorCore};
-use crate::error::Error;
+use crate::error::{Error, Result};
+use crate::model::Execution;
 use crate::runtime::runtime;
 use crate::service::run_scheduler;
 use crate::service::Service;
+use crate::storage::{self, Location};
 use pyo3::prelude::*;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -182,6 +184,72 @@ impl ServerCore {
         })
     }
 
+    /// V4 signed URLs of a result in Cloud Storage, valid for `lifetime_seconds` (whole,
+    /// at most 7 days): JSON `{url, expire_time}` for the result page, with `notebook_url`
+    /// when `include_notebook`. The run must have ended (the page is written then). Like
+    /// the next one, an awaitable for the server, or with `blocking` the answer (the CLI).
+    #[pyo3(signature = (execution_id, lifetime_seconds, include_notebook=false, blocking=false))]
+    fn signed_url<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        lifetime_seconds: u64,
+        include_notebook: bool,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        let lifetime = Duration::from_secs(lifetime_seconds);
+        answer(py, blocking, async move {
+            let (execution, page) = result_in_bucket(&service, &execution_id).await?;
+            if !execution.state.is_terminal() {
+                return Err(Error::Conflict(format!(
+                    "execution {execution_id} is {}: its result page is written when the run \
+                     ends (share a link, kind \"link\", to follow it meanwhile)",
+                    execution.state.as_str()
+                )));
+            }
+            if !storage::exists(&page).await? {
+                return Err(Error::NotFound {
+                    kind: "result page of execution",
+                    id: execution_id,
+                });
+            }
+            let signed = storage::signed_url(&page, lifetime).await?;
+            let mut urls =
+                serde_json::json!({"url": signed.url, "expire_time": signed.expire_time});
+            if include_notebook {
+                let notebook =
+                    storage::parse_field("output_notebook_uri", &execution.output_notebook_uri)?;
+                urls["notebook_url"] = storage::signed_url(&notebook, lifetime).await?.url.into();
+            }
+            Ok(json(&urls))
+        })
+    }
+
+    /// Grants `member` (an email, or user:/group:/serviceAccount:/domain:) read access to
+    /// the whole bucket that holds a result (`roles/storage.objectViewer`); JSON `{bucket,
+    /// member, role, changed, warning}`.
+    #[pyo3(signature = (execution_id, member, blocking=false))]
+    fn grant_bucket_access<'py>(
+        &self,
+        py: Python<'py>,
+        execution_id: String,
+        member: String,
+        blocking: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        answer(py, blocking, async move {
+            let member = storage::member_of(&member)?; // bad input before any call
+            let (_, page) = result_in_bucket(&service, &execution_id).await?;
+            let Location::Gcs { bucket, .. } = &page else {
+                unreachable!("result_in_bucket gives an object in a bucket")
+            };
+            storage::grant_object_viewer(bucket, &member)
+                .await
+                .map(|g| json(&g))
+        })
+    }
+
     /// The execution a live link shows (JSON); NotFoundError otherwise.
     fn shared_execution_async<'py>(
         &self,
@@ -217,4 +285,37 @@ impl ServerCore {
             ))
         })
     }
+}
+
+/// The JSON answer of `future`: waited for here (the GIL released) when `blocking`, else an
+/// awaitable.
+fn answer<'py>(
+    py: Python<'py>,
+    blocking: bool,
+    future: impl std::future::Future<Output = Result<String>> + Send + 'static,
+) -> PyResult<Bound<'py, PyAny>> {
+    if blocking {
+        let text = block(py, future)?;
+        Ok(pyo3::types::PyString::new(py, &text).into_any())
+    } else {
+        awaitable(py, future)
+    }
+}
+
+/// The execution and its result page, which must be in Cloud Storage: signed URLs and
+/// bucket access are Cloud Storage's ways to share (a local result has share links).
+async fn result_in_bucket(service: &Service, id: &str) -> Result<(Execution, Location)> {
+    let execution = service.get(id).await?;
+    let page = storage::parse_field("output_html_uri", &execution.output_html_uri)?;
+    if page.is_local() {
+        return Err(Error::invalid(
+            "kind",
+            format!(
+                "the result of execution {id} is in a local folder ({}): signed URLs and bucket \
+                 access are for results in Cloud Storage; share it with a link (kind \"link\")",
+                page.parent()
+            ),
+        ));
+    }
+    Ok((execution, page))
 }

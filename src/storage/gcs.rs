@@ -19,7 +19,7 @@ const CHUNK: usize = 8 * 1024 * 1024;
 const RESUMABLE_ABOVE: u64 = CHUNK as u64;
 
 /// Everything but RFC 3986's unreserved characters is escaped in a path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(super) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -62,13 +62,13 @@ fn endpoint() -> Endpoint {
 }
 
 /// A request maker for `google::send`, with the bearer token when the endpoint needs one.
-struct Call {
-    base: String,
+pub(super) struct Call {
+    pub(super) base: String,
     token: Option<String>,
 }
 
 impl Call {
-    async fn new() -> Result<Call> {
+    pub(super) async fn new() -> Result<Call> {
         let Endpoint { base, authorized } = endpoint();
         let token = if authorized {
             Some(google::bearer_token().await?)
@@ -78,7 +78,7 @@ impl Call {
         Ok(Call { base, token })
     }
 
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+    pub(super) fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
         let request = google::http().request(method, url);
         match &self.token {
             Some(token) => request.bearer_auth(token),
@@ -96,7 +96,7 @@ impl Call {
     }
 }
 
-fn segment(text: &str) -> String {
+pub(super) fn segment(text: &str) -> String {
     utf8_percent_encode(text, SEGMENT).to_string()
 }
 

@@ -6,9 +6,13 @@
 //! Cloud Storage an object appears only when its upload completes).
 
 mod gcs;
+mod iam;
 mod local;
+mod signed_url;
 
 pub use gcs::{create_bucket, emulator, list_buckets, Bucket};
+pub use iam::{grant_object_viewer, member_of, Grant};
+pub use signed_url::{signed_url, SignedUrl, MAX_LIFETIME as MAX_SIGNED_URL_LIFETIME};
 
 use crate::error::{Error, Failure, Result};
 use crate::notebook::Notebook;

@@ -372,6 +372,8 @@ PLAN = {
     "dialog": _statuses(
         ("GET", "/environments", "200"), ("GET", "/config", "200"), ("GET", "/notebooks/parameters", "200 400")),
     "storage": _statuses(("GET", "/storage/buckets", "200 503"), ("POST", "/storage/buckets", "201 400 409 503")),
+    # Sharing a result in Cloud Storage: a signed URL, bucket access (and the link, for it too).
+    "cloud_shares": _statuses(("POST", "/executions/{execution_id}/share", "201 400 409 503")),
     # Browser routes redirect to the login page; API routes answer 403 (the rest: see below).
     "unauthenticated": _statuses(("GET", "/executions/{execution_id}/result", "302"),
                                  ("GET", "/executions/{execution_id}/notebook", "302")),
@@ -618,6 +620,51 @@ async def test_storage_routes(contract, fake_gcs, bucket, monkeypatch, tmp_path)
     assert err["error"]["code"] in ("no_credentials", "unavailable"), err
     await c("POST", "/storage/buckets", body={"name": "nx-unreachable"}, expect=503)
     c.assert_covered(PLAN["storage"])
+
+
+async def test_cloud_storage_shares(contract, root, fake_gcs, bucket, monkeypatch, tmp_path):
+    """Each kind's answer is valid for the `oneOf` of the route's 201 (and only one of them)."""
+    from gcs import Proxy, service_account_key
+
+    c = contract
+    share = "/executions/{execution_id}/share"
+    e = await c.ok("POST", "/executions", body={"input_notebook": "params.ipynb", "output_location": f"gs://{bucket}/c/"},
+                   expect=201)
+    id = {"execution_id": e["id"]}
+    assert (await c.wait_done(e["id"]))["state"] == "SUCCEEDED"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code, err = await c("POST", share, ids=id, body={"kind": "signed_url"}, expect=503)
+    assert err["error"]["code"] == "no_credentials"
+    service_account_key(tmp_path / "key.json")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "key.json"))
+    signed = await c.ok("POST", share, ids=id, body={"kind": "signed_url", "lifetime_seconds": 60,
+                                                     "include_notebook": True}, expect=201)
+    assert signed["kind"] == "signed_url" and signed["notebook_url"]
+    proxy = Proxy(fake_gcs)
+    try:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
+        grant = await c.ok("POST", share, ids=id, body={"kind": "bucket_access", "member": "ana@example.com"},
+                           expect=201)
+        assert grant["kind"] == "bucket_access" and grant["changed"] is True
+    finally:
+        proxy.stop()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.url)
+    link = await c.ok("POST", share, ids=id, body={"kind": "link"}, expect=201)
+    assert link["kind"] == "link"
+    one_of = DOC["paths"][share]["post"]["responses"]["201"]["content"]["application/json"]["schema"]["oneOf"]
+    for answer in (signed, grant, link):
+        assert sum(not schema_errors(branch, answer) for branch in one_of) == 1, answer
+    await c("POST", share, ids=id, body={"kind": "signed_url", "lifetime_seconds": 604801}, expect=400)
+    local = await c.ok("POST", "/executions", body={"input_notebook": "quick.ipynb"}, expect=201)
+    await c.wait_done(local["id"])
+    code, err = await c("POST", share, ids={"execution_id": local["id"]}, body={"kind": "signed_url"}, expect=400)
+    assert err["error"]["field"] == "kind"
+    notebook(root / "slow.ipynb", "import time; time.sleep(60)")
+    slow = await c.ok("POST", "/executions", body={"input_notebook": "slow.ipynb",
+                                                   "output_location": f"gs://{bucket}/slow/"}, expect=201)
+    await c("POST", share, ids={"execution_id": slow["id"]}, body={"kind": "signed_url"}, expect=409)
+    await c.ok("POST", "/executions/{execution_id}/cancel", ids={"execution_id": slow["id"]})
+    c.assert_covered(PLAN["cloud_shares"])
 
 
 def _one_request_per_operation(execution_id: str = "x", schedule_id: str = "y"):

@@ -21,6 +21,14 @@ SCHEDULE_FIELDS = frozenset(_SCHEDULE_FIELDS) | {"execution_template"}
 # A change may also pause or resume.
 SCHEDULE_CHANGE_FIELDS = SCHEDULE_FIELDS | {"state"}
 MAX_PAGE_SIZE = 1000
+# The ways to share a result, with the fields each takes.
+SHARE_KINDS = {
+    "link": frozenset({"kind", "lifetime_seconds"}),
+    "signed_url": frozenset({"kind", "lifetime_seconds", "include_notebook"}),
+    "bucket_access": frozenset({"kind", "member"}),
+}
+SHARE_FIELDS = frozenset().union(*SHARE_KINDS.values())
+SIGNED_URL_MAX_SECONDS = 7 * 86400  # V4 signatures' limit
 
 
 def token_hash(token: str) -> str:
@@ -172,18 +180,56 @@ class RestService:
             raise BadRequest("location: give a region name, e.g. us-central1", field="location")
         return json.loads(await self.core.create_bucket_async(name, location))
 
-    # Share links: the secret goes to the caller once; the store keeps its hash.
+    # Sharing a result: our read-only link (the secret goes to the caller once; the store
+    # keeps its hash), or for a result in Cloud Storage, Cloud Storage's own ways: a signed
+    # URL, or read access to the whole bucket.
 
     async def share(self, id: str, body: Any, link_base: str) -> dict:
-        lifetime = _object(body, "share request", frozenset({"lifetime_seconds"})).get(
-            "lifetime_seconds", self.share_lifetime_seconds)
-        if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or not 0 < lifetime <= self.share_lifetime_seconds:
-            raise BadRequest(f"lifetime_seconds: give a number of seconds up to {self.share_lifetime_seconds:g}",
-                             field="lifetime_seconds")
+        body = _object(body, "share request", SHARE_FIELDS)
+        kind = body.get("kind", "link")
+        if not isinstance(kind, str) or kind not in SHARE_KINDS:
+            raise BadRequest(f"kind: give {', '.join(SHARE_KINDS)}", field="kind")
+        misplaced = sorted(set(body) - SHARE_KINDS[kind])
+        if misplaced:
+            raise BadRequest(f"{misplaced[0]}: not for a share of kind {kind!r}", field=misplaced[0])
+        if kind == "signed_url":
+            return await self._signed_url(id, body)
+        if kind == "bucket_access":
+            return await self._bucket_access(id, body)
+        lifetime = self._lifetime(body, self.share_lifetime_seconds)
         token = secrets.token_urlsafe(32)  # 256 bits
         share = json.loads(await self.core.create_share_async(id, token_hash(token), float(lifetime)))
         share["url"] = link_base + token
+        share["kind"] = kind
         return share
+
+    def _lifetime(self, body: dict, longest: float, whole: bool = False) -> float:
+        lifetime = body.get("lifetime_seconds", longest)
+        if (isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or not 0 < lifetime <= longest
+                or (whole and lifetime != int(lifetime))):
+            what = "a whole number of seconds" if whole else "a number of seconds"
+            raise BadRequest(f"lifetime_seconds: give {what} up to {longest:g}", field="lifetime_seconds")
+        return lifetime
+
+    async def _signed_url(self, id: str, body: dict) -> dict:
+        # Cloud Storage signs for 7 days at most; the server's limit on links applies too.
+        longest = float(min(self.share_lifetime_seconds, SIGNED_URL_MAX_SECONDS))
+        if longest < 1:
+            raise BadRequest("kind: this server's share_lifetime_seconds is under the 1 s a signed URL needs",
+                             field="kind")
+        lifetime = int(self._lifetime(body, float(int(longest)), whole=True))
+        include_notebook = body.get("include_notebook", False)
+        if not isinstance(include_notebook, bool):
+            raise BadRequest("include_notebook: true or false", field="include_notebook")
+        answer = json.loads(await self.core.signed_url(id, lifetime, include_notebook))
+        return {"kind": "signed_url", **answer}
+
+    async def _bucket_access(self, id: str, body: dict) -> dict:
+        member = body.get("member")
+        if not isinstance(member, str) or not member.strip():
+            raise BadRequest("member: required (the email of the person to grant access to, or user:, group:, "
+                             "serviceAccount:, domain:)", field="member")
+        return {"kind": "bucket_access", **json.loads(await self.core.grant_bucket_access(id, member))}
 
     async def shares(self, id: str) -> dict:
         return {"shares": json.loads(await self.core.list_shares_async(id))}
