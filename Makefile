@@ -1,5 +1,8 @@
 # notebook-executor: run `make help` for the targets.
 SHELL := /bin/bash
+# A failing command of a pipe fails its recipe (the develop target filters maturin's output).
+.SHELLFLAGS := -o pipefail -c
+#: VENV=.venv  the Python environment the targets create and use
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
@@ -10,6 +13,8 @@ export VIRTUAL_ENV := $(abspath $(VENV))
 .PHONY: help
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+	@echo "Variables (make VAR=value TARGET):"
+	@sed -n 's/^#: //p' $(MAKEFILE_LIST) | awk '{printf "  \033[36m%-14s\033[0m", $$1; $$1 = ""; print}'
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -39,16 +44,30 @@ $(LABEXT_OUT)/package.json: labextension/node_modules/.package-lock.json $(LABEX
 .PHONY: frontend
 frontend: $(LABEXT_OUT)/package.json ## Build the JupyterLab extension (TypeScript, @jupyter/builder)
 
+# JupyterLab's defaults in this environment (users' own settings still win): no prompt about
+# Jupyter news and no update check, which need the internet (make run, and the browser tests).
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): | $(VENV)/.installed
+	mkdir -p $(dir $@)
+	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
+
+# maturin installs the dependencies with pip (PIP_QUIET: without a line per package already
+# there), and warns that pip would not build with it: pip builds with build_backend/, which
+# builds the frontend and then hands over to maturin, so that one line is dropped.
 .PHONY: develop
-develop: venv frontend ## Build the Rust core (release) and install it with the extension into the environment
-	$(VENV)/bin/maturin develop --release --quiet
+develop: venv frontend $(LAB_OVERRIDES) ## Build the Rust core (release) and install it with the extension into the environment
+	PIP_QUIET=1 $(VENV)/bin/maturin develop --release --quiet 2>&1 \
+		| { grep -v "build-backend\` in pyproject.toml is not set to \`maturin\`" || true; }
 
 # Jupyter refuses to run as root unless told.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+#: LAB_ARGS=  more options of `jupyter lab` for make run, e.g. LAB_ARGS="--port=9999 --IdentityProvider.token=secret --no-browser"
+LAB_ARGS ?=
 .PHONY: run
 run: develop ## The main job: JupyterLab with the extension (local backend, SQLite store) on examples/
-	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=examples $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --ServerApp.root_dir=examples \
+		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(LAB_ARGS)
 
 .PHONY: example
 example: develop ## Run the example notebook with parameters from the command line

@@ -28,7 +28,7 @@ pub enum Error {
         message: String,
     },
 
-    #[error("cell {cell_index} raised {ename}: {evalue}")]
+    #[error("{} raised {ename}: {evalue}", cell_label(*cell_index, *execution_count))]
     CellExecution {
         cell_index: usize,
         execution_count: Option<i64>,
@@ -101,6 +101,16 @@ pub enum Failure {
     Unavailable,
     /// Anything else (a full disk, an I/O error).
     Other,
+}
+
+/// How messages name a cell: by its prompt, `In [3]`, as the result page, JupyterLab and
+/// papermill's banner show it. (A cell that raised always has its number: the kernel's reply
+/// gives it; the engine names unnumbered cells by their neighbours, see `engine::cell_label`.)
+pub fn cell_label(cell_index: usize, execution_count: Option<i64>) -> String {
+    match execution_count {
+        Some(count) => format!("In [{count}]"),
+        None => format!("cell {}", cell_index + 1),
+    }
 }
 
 impl Error {

@@ -5,6 +5,7 @@ leave a useful output notebook where there is one, and leave no kernel behind (t
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import nbformat
@@ -58,6 +59,8 @@ def test_cell_error_attributes(corpus, tmp_path):
     assert "ValueError" in "\n".join(e.traceback)
     msg = str(e)
     assert "ValueError" in msg and "boom: bad välue" in msg
+    # The cell as its prompt shows it, in the result page and in JupyterLab.
+    assert msg.startswith(f"In [{e.execution_count}] raised ValueError: "), msg
 
 
 def test_cell_error_output_notebook_has_banners(corpus, tmp_path):
@@ -97,12 +100,18 @@ def test_cell_error_output_matches_papermill(corpus, tmp_path):
     assert ours_err.value.evalue == pm_err.value.evalue
     ours, pm = _read(ours_out), _read(pm_out)
 
+    def banner(c):
+        # What papermill's tools rely on: the tag, the anchor before the failed cell, and the link
+        # naming it on top; the words are ours (the user never used papermill).
+        text = "".join(c["source"])
+        return ('id="papermill-error-cell"' in text, re.findall(r'href="#papermill-error-cell">(In \[\d+\])</a>', text))
+
     def shape(nb):
         return [
             (
                 c["cell_type"],
                 tags(c),
-                "".join(c["source"]) if BANNER_TAG in tags(c) else c.get("id"),
+                banner(c) if BANNER_TAG in tags(c) else c.get("id"),
                 c["metadata"].get("papermill", {}).get("status") if c["cell_type"] == "code" else None,
                 c["metadata"].get("papermill", {}).get("exception") if c["cell_type"] == "code" else None,
             )
@@ -110,6 +119,8 @@ def test_cell_error_output_matches_papermill(corpus, tmp_path):
         ]
 
     assert shape(ours) == shape(pm)
+    words = "".join("".join(c["source"]) for c in ours["cells"] if BANNER_TAG in tags(c))
+    assert "papermill encountered" not in words and "The run stopped here" in words
 
 
 def test_allow_errors_continues(corpus, tmp_path):

@@ -154,3 +154,14 @@ export function describeCron(cron: string, __: Translate = identity): string {
       return __('Custom: %1', f.cron);
   }
 }
+
+/** "7:30" or "07:30" (24-hour clock) -> [7, 30]; null for anything else. */
+export function parseTime(text: string): [number, number] | null {
+  const match = /^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$/.exec(text);
+  return match ? [Number(match[1]), Number(match[2])] : null;
+}
+
+/** 7, 5 -> "07:05". */
+export function timeText(hour: number, minute: number): string {
+  return `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+}

@@ -6,9 +6,10 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useMemo, useState } from 'react';
 import { ApiError, ExecutorClient, IConfig, IExecution, IKernel, ISchedule, ISubmission, MissedRuns } from './api';
-import { DAY_NAMES, defaultFrequency, describeCron, Frequency, FrequencyKind, frequencyError, fromCron, toCron } from './cron';
-import { errorPlace } from './fields';
+import { DAY_NAMES, defaultFrequency, describeCron, Frequency, FrequencyKind, frequencyError, fromCron, parseTime, timeText, toCron } from './cron';
+import { errorPlace, errorText, fieldLabels } from './fields';
 import { IParameterRow, parametersToSend, rowsFromNotebook } from './params';
+import { browserTimeZone, formatZonedTime } from './states';
 
 export interface ISubmitOptions {
   client: ExecutorClient;
@@ -45,14 +46,6 @@ interface IFormState {
   network: string;
   timeout_seconds: string;
   cell_timeout_seconds: string;
-}
-
-export function browserTimeZone(): string {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch {
-    return 'UTC';
-  }
 }
 
 function timeZones(): string[] {
@@ -185,6 +178,9 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
   const [advanced, setAdvanced] = useState(false);
   const [dirty, setDirty] = useState(!!options.save);
   const zones = useMemo(timeZones, []);
+  const labels = useMemo(() => fieldLabels(__), []);
+  // The time as typed (24-hour HH:MM); the schedule changes when it reads as a time.
+  const [typedTime, setTypedTime] = useState(() => ('hour' in state.frequency ? timeText(state.frequency.hour, state.frequency.minute) : ''));
   const backend = config.backends.find(b => b.name === state.backend) ?? config.backends[0];
   const cron = toCron(state.frequency);
 
@@ -242,7 +238,11 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
   }, [state.kind, cron, state.time_zone]);
 
   const { submission, errors: localErrors } = buildRequest(state, options.path, __);
-  const errors = { ...serverErrors, ...localErrors };
+  if ('hour' in state.frequency && state.kind === 'schedule' && !parseTime(typedTime)) {
+    localErrors.time = __('Give a time as HH:MM on a 24-hour clock, e.g. 09:00 or 17:30.');
+  }
+  const shownServerErrors = Object.fromEntries(Object.entries(serverErrors).map(([field, message]) => [field, errorText(message, labels, true)]));
+  const errors = { ...shownServerErrors, ...localErrors };
   const invalid = Object.keys(errors).length > 0;
 
   const submit = async () => {
@@ -272,7 +272,7 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
           setAdvanced(true);
         }
       } else {
-        setGeneralError((e as Error).message);
+        setGeneralError(errorText((e as Error).message, labels, false));
       }
     } finally {
       setBusy(false);
@@ -281,12 +281,20 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
 
   const f = state.frequency;
   const setTime = (text: string) => {
-    const [h, m] = text.split(':').map(Number);
-    if (Number.isInteger(h) && Number.isInteger(m)) {
-      update({ frequency: { ...(f as any), hour: h, minute: m } });
+    setTypedTime(text);
+    const parsed = parseTime(text);
+    if (parsed && 'hour' in f) {
+      update({ frequency: { ...f, hour: parsed[0], minute: parsed[1] } });
     }
   };
-  const time = 'hour' in f ? `${String(f.hour).padStart(2, '0')}:${String(f.minute).padStart(2, '0')}` : '';
+  // A schedule changed elsewhere (the cron field, another kind) shows its time here.
+  const builderTime = 'hour' in f ? timeText(f.hour, f.minute) : '';
+  useEffect(() => {
+    const typed = parseTime(typedTime);
+    if (builderTime && (!typed || timeText(typed[0], typed[1]) !== builderTime)) {
+      setTypedTime(builderTime);
+    }
+  }, [builderTime]);
   const kinds: [FrequencyKind, string][] = [
     ['minutes', __('Every N minutes')],
     ['hourly', __('Hourly')],
@@ -440,8 +448,8 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
             </Field>
           )}
           {'hour' in f && (
-            <Field id="nx-time" label={__('At')}>
-              <input className="jp-mod-styled" type="time" value={time} onChange={e => setTime(e.target.value)} />
+            <Field id="nx-time" label={__('At (24-hour clock)')} error={errors.time}>
+              <input className="jp-mod-styled nx-TimeInput" inputMode="numeric" placeholder="HH:MM" value={typedTime} onChange={e => setTime(e.target.value)} />
             </Field>
           )}
           <Field id="nx-cron" label={__('Cron expression')} error={errors.cron_schedule} hint={describeCron(cron, __)}>
@@ -473,7 +481,7 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
             <div>{__('Next runs')}:</div>
             <ul>
               {preview.map(t => (
-                <li key={t}>{t.replace('T', ' ')}</li>
+                <li key={t}>{formatZonedTime(t, state.time_zone, undefined, true)}</li>
               ))}
             </ul>
           </div>
@@ -492,7 +500,12 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
             </select>
           </Field>
         )}
-        <Field id="nx-output-location" label={__('Output location')} error={errors.output_location} hint={__('A folder (or a bucket URI for remote backends); empty: the default.')}>
+        <Field
+          id="nx-output-location"
+          label={__('Output location')}
+          error={errors.output_location}
+          hint={__('A folder under the server root (a gs:// bucket URI for remote backends). Left empty, results go to the default shown.')}
+        >
           <input className="jp-mod-styled" value={state.output_location} placeholder={config.default_output_location} onChange={e => update({ output_location: e.target.value })} />
         </Field>
         <fieldset className="nx-Parameters">

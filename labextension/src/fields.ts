@@ -1,4 +1,6 @@
-// Where the dialog shows an error the server put on a field.
+// Where the dialog shows an error the server put on a field, and in which words.
+
+import type { TranslationBundle } from '@jupyterlab/translation';
 
 /** Fields under "Advanced options": an error in one opens that section. */
 const ADVANCED_FIELDS = ['region', 'output_location', 'service_account', 'network', 'timeout_seconds', 'cell_timeout_seconds', 'parameters'];
@@ -26,4 +28,51 @@ export function errorPlace(field: string | undefined | null): 'field' | 'advance
     return 'form';
   }
   return ADVANCED_FIELDS.includes(field) ? 'advanced' : 'field';
+}
+
+/** The dialog's label of each request field (the words users see on the form). */
+export function fieldLabels(__: TranslationBundle['__']): Record<string, string> {
+  return {
+    input_notebook: __('Notebook'),
+    display_name: __('Execution name'),
+    backend: __('Backend'),
+    machine_type: __('Machine type'),
+    accelerator_type: __('Accelerator type'),
+    accelerator_count: __('Accelerator count'),
+    environment: __('Environment'),
+    kernel_name: __('Environment'),
+    cron_schedule: __('Cron expression'),
+    time_zone: __('Time zone'),
+    missed_runs: __('Missed runs'),
+    region: __('Region'),
+    output_location: __('Output location'),
+    parameters: __('Input parameters'),
+    service_account: __('Service account'),
+    network: __('Network'),
+    timeout_seconds: __('Timeout (s)'),
+    cell_timeout_seconds: __('Cell timeout (s)'),
+    labels: __('Labels')
+  };
+}
+
+/** A leading `name: ` or `execution_template.name: ` of the server's messages. */
+const FIELD_PREFIX = /^([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*): /;
+
+/**
+ * The server's message in the form's words. Next to its field (`nextToField`), without the
+ * field's name, which the label above already says ("output_location: not a folder" ->
+ * "not a folder"); elsewhere, with the field's label ("Output location: not a folder").
+ */
+export function errorText(message: string, labels: Record<string, string>, nextToField: boolean): string {
+  const match = FIELD_PREFIX.exec(message);
+  if (!match) {
+    return message;
+  }
+  const name = match[1].split('.').pop()!;
+  const label = labels[name];
+  if (!label) {
+    return message;
+  }
+  const rest = message.slice(match[0].length);
+  return nextToField ? rest.charAt(0).toUpperCase() + rest.slice(1) : `${label}: ${rest}`;
 }

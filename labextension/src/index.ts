@@ -1,7 +1,7 @@
 // The notebook-executor JupyterLab extension: the Execute command (notebook toolbar,
 // file browser, palette), the submit dialog, and the Notebook Executor side panel.
 
-import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILayoutRestorer, IRouter, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Dialog, ICommandPalette, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
@@ -14,12 +14,17 @@ import { parseParameterText } from './params';
 import { openShareDialog } from './share';
 import { submissionWarnings } from './states';
 import { Widget } from '@lumino/widgets';
-import { executorIcon } from './icons';
+import { executeIcon, executorIcon } from './icons';
+import { ImportBody } from './importDialog';
+import { IMPORT_LINK_PARAMETER, importLinkExecution, withoutImportLink } from './importing';
+import { changesAffectRun } from './unsaved';
 
 export namespace CommandIDs {
   export const execute = 'notebook-executor:execute';
   export const executeFile = 'notebook-executor:execute-file';
   export const openPanel = 'notebook-executor:open-panel';
+  /** The result page's "Import it into JupyterLab" link (a URL route). */
+  export const importFromLink = 'notebook-executor:import-from-link';
 }
 
 const PLUGIN_ID = 'notebook-executor:plugin';
@@ -33,14 +38,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Run notebooks in the background, once or on a schedule.',
   autoStart: true,
   requires: [INotebookTracker, IFileBrowserFactory],
-  optional: [ICommandPalette, ILayoutRestorer, ITranslator],
+  optional: [ICommandPalette, ILayoutRestorer, ITranslator, IRouter],
   activate: (
     app: JupyterFrontEnd,
     notebooks: INotebookTracker,
     browsers: IFileBrowserFactory,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    router: IRouter | null
   ) => {
     const trans = (translator ?? nullTranslator).load('notebook_executor');
     const client = new ExecutorClient(app.serviceManager.serverSettings);
@@ -85,6 +91,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     };
 
+    /**
+     * Import, as the original: asks which kernel to open the copy with, copies the executed
+     * notebook into imported_notebook_jobs/, shows it in the file browser, opens it.
+     */
+    const importExecution = async (e: IExecution) => {
+      try {
+        const { kernels } = await client.environments();
+        const answer = await showDialog({
+          title: trans.__('Import executed notebook'),
+          body: new ImportBody(e, kernels, trans),
+          buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Import') })]
+        });
+        if (!answer.button.accept) {
+          return;
+        }
+        const kernel = answer.value as string | null;
+        const path = await client.importResult(e.id);
+        // The browsers poll the server every few seconds: show the new folder and file now.
+        await Promise.all(Array.from(browsers.tracker.filter(() => true), b => b.model.refresh()));
+        await app.commands.execute('docmanager:open', kernel ? { path, kernel: { name: kernel } } : { path });
+      } catch (err) {
+        fail(trans.__('Import failed'))(err);
+      }
+    };
+
     const submitPath = async (path: string, save?: () => Promise<void>) => {
       try {
         afterSubmit(await openSubmitDialog({ client, trans, path, save }));
@@ -97,14 +128,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       viewResult: id => {
         window.open(client.resultUrl(id), '_blank', 'noopener');
       },
-      importResult: async (e: IExecution) => {
-        try {
-          const path = await client.importResult(e.id);
-          await app.commands.execute('docmanager:open', { path });
-        } catch (err) {
-          fail(trans.__('Import failed'))(err);
-        }
-      },
+      importResult: (e: IExecution) => importExecution(e),
       share: (e: IExecution) => openShareDialog(client, e, trans),
       cancel: async (e: IExecution) => {
         try {
@@ -198,10 +222,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
     void model.refreshExecutions();
     void model.refreshSchedules();
 
+    /** Unsaved changes that would make a run differ from the saved file (see unsaved.ts). */
+    const unsavedRunChanges = async (context: { path: string; model: { dirty: boolean; toJSON(): unknown } }) => {
+      if (!context.model.dirty) {
+        return false;
+      }
+      try {
+        const saved = await app.serviceManager.contents.get(context.path, { content: true, type: 'notebook' });
+        return changesAffectRun(saved.content, context.model.toJSON());
+      } catch {
+        return true; // cannot tell: say so rather than run something else silently
+      }
+    };
+
     app.commands.addCommand(CommandIDs.execute, {
       label: trans.__('Execute'),
       caption: trans.__('Submit this notebook to the executor (once or on a schedule)'),
-      icon: executorIcon,
+      icon: executeIcon,
       isEnabled: () => !!notebooks.currentWidget,
       execute: async () => {
         const current = notebooks.currentWidget;
@@ -209,7 +246,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const context = current.context;
-        const save = context.model.dirty ? () => context.save() : undefined;
+        const save = (await unsavedRunChanges(context)) ? () => context.save() : undefined;
         await submitPath(context.path, save);
       }
     });
@@ -217,7 +254,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.executeFile, {
       label: trans.__('Execute'),
       caption: trans.__('Submit the selected notebook to the executor'),
-      icon: executorIcon,
+      icon: executeIcon,
       execute: async () => {
         const item = browsers.tracker.currentWidget?.selectedItems().next();
         const path = item && !item.done ? item.value.path : undefined;
@@ -231,6 +268,28 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Open the Notebook Executor panel'),
       execute: () => app.shell.activateById(panel.id)
     });
+
+    // The result page links here (`lab?notebook-executor-import=ID`): it cannot import
+    // itself (a POST, from a sandboxed page), so JupyterLab asks and imports.
+    app.commands.addCommand(CommandIDs.importFromLink, {
+      label: trans.__('Import an executed notebook from its result page'),
+      execute: async args => {
+        const id = importLinkExecution(String(args.search ?? ''));
+        if (!id) {
+          return;
+        }
+        window.history.replaceState(null, '', withoutImportLink(window.location.href));
+        await app.restored;
+        try {
+          const execution = await client.getExecution(id);
+          reveal(execution.id);
+          await importExecution(execution);
+        } catch (err) {
+          fail(trans.__('Import failed'))(err);
+        }
+      }
+    });
+    router?.register({ command: CommandIDs.importFromLink, pattern: new RegExp(`[?&]${IMPORT_LINK_PARAMETER}=`) });
 
     app.contextMenu.addItem({
       command: CommandIDs.executeFile,

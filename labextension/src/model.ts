@@ -45,7 +45,9 @@ export class ExecutorModel {
   readonly executions: ListModel<IExecution>;
   readonly schedules: ListModel<ISchedule>;
   stateFilter = '';
+  /** The schedule whose executions the list shows ('' for all), and its name. */
   scheduleFilter = '';
+  scheduleFilterName = '';
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -55,9 +57,24 @@ export class ExecutorModel {
     return (!this.stateFilter || e.state === this.stateFilter) && (!this.scheduleFilter || e.schedule_id === this.scheduleFilter);
   }
 
-  async setExecutionFilter(state: string, scheduleId: string): Promise<void> {
+  /**
+   * Filters the list by state and schedule. The schedule's name is shown with the filter:
+   * given, found in the list, or asked of the server; a schedule that no longer exists is no
+   * filter.
+   */
+  async setExecutionFilter(state: string, scheduleId: string, scheduleName?: string): Promise<void> {
     this.stateFilter = state;
     this.scheduleFilter = scheduleId;
+    this.scheduleFilterName = scheduleId ? scheduleName ?? this.schedules.items.find(s => s.id === scheduleId)?.display_name ?? '' : '';
+    if (scheduleId && !this.scheduleFilterName) {
+      try {
+        this.scheduleFilterName = (await this.client.getSchedule(scheduleId)).display_name;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) {
+          this.scheduleFilter = '';
+        }
+      }
+    }
     await this.refreshExecutions();
   }
 
@@ -101,10 +118,18 @@ export class ExecutorModel {
 
   /** A change event from the server's event bus. */
   applyChanges(event: IChangeEvent): void {
+    if (this.scheduleFilter && event.deleted_schedules.includes(this.scheduleFilter)) {
+      // The filtered schedule is gone: its executions stay, among all the others.
+      void this.setExecutionFilter(this.stateFilter, '');
+    }
+    const renamed = event.schedules.find(s => s.id === this.scheduleFilter);
+    if (renamed) {
+      this.scheduleFilterName = renamed.display_name;
+    }
     const newest = this.executions.items[0]?.create_time ?? '';
     const a = this.executions.apply(event.executions, event.deleted_executions, e => e.create_time >= newest);
     const b = this.schedules.apply(event.schedules, event.deleted_schedules, s => !this.schedules.items.some(x => x.id === s.id));
-    if (a || b) {
+    if (a || b || renamed) {
       this._changed.emit();
     }
   }

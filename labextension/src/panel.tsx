@@ -1,13 +1,29 @@
 // The Notebook Executor side panel: Executions and Schedules tabs, kept live by the
-// model (server events), with the actions of each row.
+// model (server events). One compact row per record: its primary action as a button, the
+// others in the row's "more" menu.
 
 import { TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { closeIcon, ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
+import { Menu } from '@lumino/widgets';
 import React, { useEffect, useState } from 'react';
 import { IExecution, ISchedule } from './api';
 import { describeCron } from './cron';
+import { moreIcon } from './icons';
+import { executionMenu, IRowAction, scheduleMenu } from './menus';
 import { ExecutorModel, ListModel } from './model';
-import { ALL_STATES, executionDuration, formatTime, isTerminal, progressFraction, shownStateMessage, stateLabel, stateTone } from './states';
+import {
+  ALL_STATES,
+  browserTimeZone,
+  executionDuration,
+  formatTime,
+  formatZonedTime,
+  isTerminal,
+  progressFraction,
+  shownStateMessage,
+  stateLabel,
+  stateTone
+} from './states';
 
 export interface IPanelActions {
   viewResult(executionId: string): void;
@@ -29,37 +45,85 @@ export class PanelState {
   highlight = '';
 }
 
-function StateBadge(props: { e: IExecution; __: TranslationBundle['__'] }): JSX.Element {
-  const { e } = props;
-  const running = e.state === 'RUNNING' || e.state === 'CANCELLING';
+/** The rows' "more" menu: one JupyterLab (Lumino) menu, filled with a row's actions when opened. */
+class RowMenu {
+  constructor() {
+    this.commands.addCommand(RowMenu.COMMAND, {
+      label: args => this.actions[args.index as number]?.label ?? '',
+      execute: args => this.actions[args.index as number]?.run()
+    });
+    this.menu.addClass('nx-RowMenu');
+    // Keyboard users come back to the button that opened it.
+    this.menu.aboutToClose.connect(() => this.anchor?.focus());
+  }
+
+  open(actions: IRowAction[], anchor: HTMLElement, byKeyboard: boolean): void {
+    this.actions = actions;
+    this.anchor = anchor;
+    this.menu.clearItems();
+    actions.forEach((_, index) => this.menu.addItem({ command: RowMenu.COMMAND, args: { index } }));
+    const box = anchor.getBoundingClientRect();
+    this.menu.open(box.left, box.bottom);
+    if (byKeyboard) {
+      this.menu.activateNextItem();
+    }
+  }
+
+  dispose(): void {
+    this.menu.dispose();
+  }
+
+  private static COMMAND = 'notebook-executor:row-action';
+  private commands = new CommandRegistry();
+  private menu = new Menu({ commands: this.commands });
+  private actions: IRowAction[] = [];
+  private anchor: HTMLElement | null = null;
+}
+
+type OpenMenu = (actions: IRowAction[], anchor: HTMLElement, byKeyboard: boolean) => void;
+
+function MoreButton(props: { label: string; actions: IRowAction[]; openMenu: OpenMenu }): JSX.Element {
   return (
-    <div className="nx-State">
-      <span className={`nx-Badge nx-mod-${stateTone(e.state)}`} data-state={e.state} title={e.state_message || undefined}>
-        {props.__(stateLabel(e.state))}
-      </span>
-      {running && e.progress.cells_total > 0 && (
-        <div
-          className="nx-Progress"
-          role="progressbar"
-          aria-valuemin={0}
-          aria-valuemax={e.progress.cells_total}
-          aria-valuenow={e.progress.cells_done}
-          aria-label={props.__('%1 of %2 cells done', e.progress.cells_done, e.progress.cells_total)}
-          title={props.__('%1 of %2 cells done', e.progress.cells_done, e.progress.cells_total)}
-        >
-          <div className="nx-Progress-bar" style={{ width: `${Math.round(progressFraction(e) * 100)}%` }} />
-        </div>
-      )}
-      {shownStateMessage(e) && <div className="nx-StateMessage">{shownStateMessage(e)}</div>}
-    </div>
+    <button
+      type="button"
+      className="nx-MoreButton"
+      aria-label={props.label}
+      title={props.label}
+      aria-haspopup="menu"
+      onClick={e => props.openMenu(props.actions, e.currentTarget, e.detail === 0)}
+    >
+      <moreIcon.react tag="span" elementSize="normal" />
+    </button>
   );
 }
 
-function Action(props: { label: string; onClick: () => void; disabled?: boolean }): JSX.Element {
+function StateBadge(props: { state: string; label: string; title?: string }): JSX.Element {
   return (
-    <button type="button" className="jp-mod-styled nx-ActionButton" onClick={props.onClick} disabled={props.disabled}>
+    <span className={`nx-Badge nx-mod-${stateTone(props.state as IExecution['state'])}`} data-state={props.state} title={props.title}>
       {props.label}
-    </button>
+    </span>
+  );
+}
+
+function Progress(props: { e: IExecution; __: TranslationBundle['__'] }): JSX.Element | null {
+  const { e, __ } = props;
+  const running = e.state === 'RUNNING' || e.state === 'CANCELLING';
+  if (!running || e.progress.cells_total <= 0) {
+    return null;
+  }
+  const text = __('%1 of %2 cells done', e.progress.cells_done, e.progress.cells_total);
+  return (
+    <div
+      className="nx-Progress"
+      role="progressbar"
+      aria-valuemin={0}
+      aria-valuemax={e.progress.cells_total}
+      aria-valuenow={e.progress.cells_done}
+      aria-label={text}
+      title={text}
+    >
+      <div className="nx-Progress-bar" style={{ width: `${Math.round(progressFraction(e) * 100)}%` }} />
+    </div>
   );
 }
 
@@ -85,8 +149,49 @@ function ListFooter(props: { list: Pick<ListModel<never>, 'loading' | 'nextPageT
   ) : null;
 }
 
-function Executions(props: { model: ExecutorModel; actions: IPanelActions; state: PanelState; __: TranslationBundle['__'] }): JSX.Element {
-  const { model, actions, __ } = props;
+function ExecutionRow(props: {
+  e: IExecution;
+  model: ExecutorModel;
+  actions: IPanelActions;
+  highlight: boolean;
+  zone: string;
+  openMenu: OpenMenu;
+  __: TranslationBundle['__'];
+}): JSX.Element {
+  const { e, actions, zone, __ } = props;
+  const scheduleName = e.schedule_id ? props.model.schedules.items.find(s => s.id === e.schedule_id)?.display_name ?? __('a schedule') : '';
+  const about = [e.display_name, e.input_notebook, scheduleName && __('Schedule: %1', scheduleName)].filter(Boolean).join('\n');
+  const message = shownStateMessage(e);
+  return (
+    <li className={`nx-Item${props.highlight ? ' nx-mod-highlight' : ''}`} data-execution-id={e.id}>
+      <div className="nx-ItemRow nx-ExecutionRow">
+        <span className="nx-Name" title={about}>
+          {e.display_name}
+        </span>
+        <StateBadge state={e.state} label={__(stateLabel(e.state))} />
+        <span className="nx-Time" title={__('Created %1', formatZonedTime(e.create_time, zone, undefined, true))}>
+          {formatTime(e.create_time, zone)}
+        </span>
+        <span className="nx-Duration" title={__('Duration')}>
+          {executionDuration(e)}
+        </span>
+        <button type="button" className="nx-PrimaryAction" onClick={() => actions.viewResult(e.id)}>
+          {__('View result')}
+        </button>
+        <MoreButton label={__('More actions for "%1"', e.display_name)} actions={executionMenu(e, actions, __)} openMenu={props.openMenu} />
+      </div>
+      <Progress e={e} __={__} />
+      {message && (
+        <div className="nx-StateMessage" title={message}>
+          {message}
+        </div>
+      )}
+    </li>
+  );
+}
+
+function Executions(props: { model: ExecutorModel; actions: IPanelActions; state: PanelState; openMenu: OpenMenu; __: TranslationBundle['__'] }): JSX.Element {
+  const { model, __ } = props;
   const list = model.executions;
   const [, tick] = useState(0);
   const active = list.items.some(e => !isTerminal(e.state));
@@ -97,13 +202,14 @@ function Executions(props: { model: ExecutorModel; actions: IPanelActions; state
     const timer = setInterval(() => tick(n => n + 1), 1000); // running durations
     return () => clearInterval(timer);
   }, [active]);
-  const schedule = model.scheduleFilter ? model.schedules.items.find(s => s.id === model.scheduleFilter) : undefined;
+  const zone = browserTimeZone();
+  const filterName = model.scheduleFilterName || model.scheduleFilter;
   return (
     <div className="nx-Tab" role="tabpanel" aria-label={__('Executions')}>
       <div className="nx-Toolbar">
         <label>
           {__('State')}{' '}
-          <select className="jp-mod-styled" aria-label={__('Filter by state')} value={model.stateFilter} onChange={e => void model.setExecutionFilter(e.target.value, model.scheduleFilter)}>
+          <select className="jp-mod-styled" aria-label={__('Filter by state')} value={model.stateFilter} onChange={e => void model.setExecutionFilter(e.target.value, model.scheduleFilter, model.scheduleFilterName)}>
             <option value="">{__('All')}</option>
             {ALL_STATES.map(s => (
               <option key={s} value={s}>
@@ -112,18 +218,27 @@ function Executions(props: { model: ExecutorModel; actions: IPanelActions; state
             ))}
           </select>
         </label>
-        {model.scheduleFilter && (
-          <span className="nx-Filter">
-            {__('Schedule: %1', schedule?.display_name ?? model.scheduleFilter)}{' '}
-            <button type="button" className="jp-mod-styled nx-SmallButton" onClick={() => void model.setExecutionFilter(model.stateFilter, '')}>
-              {__('Show all')}
-            </button>
-          </span>
-        )}
         <button type="button" className="jp-mod-styled nx-SmallButton" onClick={() => void model.refreshExecutions()}>
           {__('Refresh')}
         </button>
+        <span className="nx-ListCaption">{__('Times in %1', zone)}</span>
       </div>
+      {model.scheduleFilter && (
+        <div className="nx-Filter">
+          <span className="nx-FilterText" title={__('Schedule: %1', filterName)}>
+            {__('Schedule: %1', filterName)}
+          </span>
+          <button
+            type="button"
+            className="nx-IconButton"
+            aria-label={__('Clear the schedule filter')}
+            title={__('Clear the schedule filter')}
+            onClick={() => void model.setExecutionFilter(model.stateFilter, '')}
+          >
+            <closeIcon.react tag="span" elementSize="normal" />
+          </button>
+        </div>
+      )}
       <ListError list={list} />
       {!list.loading && !list.error && list.items.length === 0 && (
         <div className="nx-Empty">
@@ -134,26 +249,7 @@ function Executions(props: { model: ExecutorModel; actions: IPanelActions; state
       )}
       <ul className="nx-List" aria-label={__('Executions')}>
         {list.items.map(e => (
-          <li key={e.id} className={`nx-Item${props.state.highlight === e.id ? ' nx-mod-highlight' : ''}`} data-execution-id={e.id}>
-            <div className="nx-ItemHeader">
-              <span className="nx-Name">{e.display_name}</span>
-              <StateBadge e={e} __={__} />
-            </div>
-            <div className="nx-Meta">
-              <span title={__('Notebook')}>{e.input_notebook}</span>
-              <span title={__('Created')}>{formatTime(e.create_time)}</span>
-              {e.start_time && <span title={__('Duration')}>{executionDuration(e)}</span>}
-              {e.schedule_id && <span title={__('Schedule')}>⟳ {model.schedules.items.find(s => s.id === e.schedule_id)?.display_name ?? __('schedule')}</span>}
-            </div>
-            <div className="nx-Actions">
-              <Action label={__('View result')} onClick={() => actions.viewResult(e.id)} />
-              {isTerminal(e.state) && e.state !== 'CANCELLED' && <Action label={__('Import')} onClick={() => void actions.importResult(e)} />}
-              {isTerminal(e.state) && <Action label={__('Share')} onClick={() => void actions.share(e)} />}
-              {!isTerminal(e.state) && <Action label={__('Cancel')} disabled={e.state === 'CANCELLING'} onClick={() => void actions.cancel(e)} />}
-              <Action label={__('Run again')} onClick={() => void actions.runAgain(e)} />
-              {isTerminal(e.state) && <Action label={__('Delete')} onClick={() => void actions.deleteExecution(e)} />}
-            </div>
-          </li>
+          <ExecutionRow key={e.id} e={e} model={model} actions={props.actions} highlight={props.state.highlight === e.id} zone={zone} openMenu={props.openMenu} __={__} />
         ))}
       </ul>
       <ListFooter list={list} more={() => model.moreExecutions()} __={__} />
@@ -161,7 +257,7 @@ function Executions(props: { model: ExecutorModel; actions: IPanelActions; state
   );
 }
 
-function Schedules(props: { model: ExecutorModel; actions: IPanelActions; onExecutions: (s: ISchedule) => void; __: TranslationBundle['__'] }): JSX.Element {
+function Schedules(props: { model: ExecutorModel; actions: IPanelActions; onExecutions: (s: ISchedule) => void; openMenu: OpenMenu; __: TranslationBundle['__'] }): JSX.Element {
   const { model, actions, __ } = props;
   const list = model.schedules;
   return (
@@ -178,34 +274,34 @@ function Schedules(props: { model: ExecutorModel; actions: IPanelActions; onExec
       <ul className="nx-List" aria-label={__('Schedules')}>
         {list.items.map(s => (
           <li key={s.id} className="nx-Item" data-schedule-id={s.id}>
-            <div className="nx-ItemHeader">
-              <span className="nx-Name">{s.display_name}</span>
+            <div className="nx-ItemRow">
+              <span className="nx-Name" title={[s.display_name, s.execution_template.input_notebook].filter(Boolean).join('\n')}>
+                {s.display_name}
+              </span>
               <span className={`nx-Badge nx-mod-${s.state === 'ENABLED' ? 'ok' : 'idle'}`} data-state={s.state}>
                 {s.state === 'ENABLED' ? __('Enabled') : __('Paused')}
               </span>
+              <MoreButton label={__('More actions for "%1"', s.display_name)} actions={scheduleMenu(s, actions, __)} openMenu={props.openMenu} />
             </div>
             <div className="nx-Meta">
-              <span>{s.execution_template.input_notebook}</span>
               <span className="nx-Frequency">
                 {describeCron(s.cron_schedule, __)} (<code>{s.cron_schedule}</code>, {s.time_zone})
               </span>
-              <span>{s.next_run_time ? __('Next run: %1', formatTime(s.next_run_time)) : __('No next run (paused)')}</span>
-              {s.last_execution && (
-                <span>
-                  {__('Latest:')}{' '}
-                  <span className={`nx-Badge nx-mod-${stateTone(s.last_execution.state)}`} data-state={s.last_execution.state}>
-                    {__(stateLabel(s.last_execution.state))}
-                  </span>
-                </span>
-              )}
+              <span className="nx-NextRun">
+                {s.next_run_time ? __('Next run: %1', formatZonedTime(s.next_run_time, s.time_zone, undefined, true)) : __('No next run (paused)')}
+              </span>
             </div>
-            <div className="nx-Actions">
-              <Action label={s.state === 'ENABLED' ? __('Pause') : __('Resume')} onClick={() => void actions.pauseResume(s)} />
-              <Action label={__('Run now')} onClick={() => void actions.runNow(s)} />
-              <Action label={__('Edit')} onClick={() => void actions.editSchedule(s)} />
-              <Action label={__('Executions')} onClick={() => props.onExecutions(s)} />
-              {s.last_execution && <Action label={__('View latest execution result')} onClick={() => actions.viewResult(s.last_execution!.id)} />}
-              <Action label={__('Delete')} onClick={() => void actions.deleteSchedule(s)} />
+            <div className="nx-ItemRow nx-ScheduleFooter">
+              {s.last_execution ? (
+                <span className="nx-Latest">
+                  {__('Latest:')} <StateBadge state={s.last_execution.state} label={__(stateLabel(s.last_execution.state))} />
+                </span>
+              ) : (
+                <span className="nx-Latest">{__('No run yet')}</span>
+              )}
+              <button type="button" className="nx-PrimaryAction" onClick={() => props.onExecutions(s)}>
+                {__('Executions')}
+              </button>
             </div>
           </li>
         ))}
@@ -240,9 +336,15 @@ export class ExecutorPanel extends ReactWidget {
     this.update();
   }
 
+  dispose(): void {
+    this.rowMenu.dispose();
+    super.dispose();
+  }
+
   protected render(): JSX.Element {
     const __ = this.trans.__.bind(this.trans);
     const tab = this.view.tab;
+    const openMenu: OpenMenu = (actions, anchor, byKeyboard) => this.rowMenu.open(actions, anchor, byKeyboard);
     const tabs: [Tab, string][] = [
       ['executions', __('Executions')],
       ['schedules', __('Schedules')]
@@ -267,15 +369,16 @@ export class ExecutorPanel extends ReactWidget {
               ))}
             </div>
             {tab === 'executions' ? (
-              <Executions model={this.model} actions={this.actions} state={this.view} __={__} />
+              <Executions model={this.model} actions={this.actions} state={this.view} openMenu={openMenu} __={__} />
             ) : (
               <Schedules
                 model={this.model}
                 actions={this.actions}
+                openMenu={openMenu}
                 __={__}
                 onExecutions={s => {
                   this.showTab('executions');
-                  void this.model.setExecutionFilter('', s.id);
+                  void this.model.setExecutionFilter('', s.id, s.display_name);
                 }}
               />
             )}
@@ -284,4 +387,6 @@ export class ExecutorPanel extends ReactWidget {
       </UseSignal>
     );
   }
+
+  private rowMenu = new RowMenu();
 }

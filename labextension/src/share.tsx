@@ -6,7 +6,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 import { ExecutorClient, IExecution, IShare } from './api';
-import { formatTime } from './states';
+import { browserTimeZone, formatZonedTime } from './states';
 
 function SharePanel(props: { client: ExecutorClient; execution: IExecution; trans: TranslationBundle }): JSX.Element {
   const { client, execution } = props;
@@ -54,7 +54,7 @@ function SharePanel(props: { client: ExecutorClient; execution: IExecution; tran
           >
             {copied ? __('Copied') : __('Copy')}
           </button>
-          <div className="nx-Hint">{__('Expires %1', formatTime(link.expire_time))}</div>
+          <div className="nx-Hint">{__('Expires %1', formatZonedTime(link.expire_time, browserTimeZone()))}</div>
         </div>
       ) : (
         <button type="button" className="jp-mod-styled jp-mod-accept nx-SmallButton" onClick={() => void create()}>
@@ -73,7 +73,7 @@ function SharePanel(props: { client: ExecutorClient; execution: IExecution; tran
         <ul className="nx-ShareList">
           {shares.map(s => (
             <li key={s.id}>
-              {__('Created %1, expires %2', formatTime(s.create_time), formatTime(s.expire_time))}{' '}
+              {__('Created %1, expires %2', formatZonedTime(s.create_time, browserTimeZone()), formatZonedTime(s.expire_time, browserTimeZone()))}{' '}
               <button
                 type="button"
                 className="jp-mod-styled nx-SmallButton"

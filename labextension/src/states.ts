@@ -48,12 +48,13 @@ export function submissionWarnings(e: Pick<IExecution, 'state' | 'state_message'
   return e.state === 'QUEUED' ? e.state_message : '';
 }
 
-/** 65 -> "1 min 5 s"; 3725 -> "1 h 2 min"; 0.4 -> "0 s". */
+/** 0.4 -> "0.4 s"; 65 -> "1 min 5 s"; 3725 -> "1 h 2 min" (as the result page writes them). */
 export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) {
-    return `${s} s`;
+  const exact = Math.max(0, seconds);
+  if (exact < 59.95) {
+    return `${exact.toFixed(1)} s`;
   }
+  const s = Math.round(exact);
   if (s < 3600) {
     const rest = s % 60;
     return rest ? `${Math.floor(s / 60)} min ${rest} s` : `${Math.floor(s / 60)} min`;
@@ -78,17 +79,71 @@ export function progressFraction(e: Pick<IExecution, 'progress'>): number {
   return cells_total > 0 ? Math.min(1, cells_done / cells_total) : 0;
 }
 
-/** A time for the lists: "14:05" today, else "28 Nov 14:05" (the browser's zone). */
-export function formatTime(iso: string | null, now: Date = new Date()): string {
+/** The browser's IANA time zone (UTC when it cannot tell). */
+export function browserTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const WEEKDAYS: Record<string, string> = { Mon: 'Mon', Tue: 'Tue', Wed: 'Wed', Thu: 'Thu', Fri: 'Fri', Sat: 'Sat', Sun: 'Sun' };
+
+interface IWallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  weekday: string;
+}
+
+/** The wall-clock time of `t` in `zone`. */
+function wallClock(t: Date, zone: string): IWallClock {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    weekday: 'short',
+    hourCycle: 'h23'
+  }).formatToParts(t);
+  const part = (type: string) => parts.find(p => p.type === type)?.value ?? '';
+  return {
+    year: Number(part('year')),
+    month: Number(part('month')),
+    day: Number(part('day')),
+    hour: Number(part('hour')) % 24,
+    minute: Number(part('minute')),
+    weekday: WEEKDAYS[part('weekday')] ?? part('weekday')
+  };
+}
+
+/**
+ * A time as the panel and the dialog show it, in `zone` (an IANA name): "14:05" today,
+ * "27 Nov 09:00" this year, "2 Jan 2025 09:00" before; `weekday` adds the day's name
+ * ("Mon 30 Nov 09:00"). Every time shown names its zone: see `formatZonedTime`.
+ */
+export function formatTime(iso: string | null, zone: string, now: Date = new Date(), weekday = false): string {
   if (!iso) {
     return '';
   }
-  const t = new Date(iso);
-  const hm = `${String(t.getHours()).padStart(2, '0')}:${String(t.getMinutes()).padStart(2, '0')}`;
-  if (t.toDateString() === now.toDateString()) {
+  const t = wallClock(new Date(iso), zone);
+  const today = wallClock(now, zone);
+  const hm = `${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
+  const sameDay = t.year === today.year && t.month === today.month && t.day === today.day;
+  if (sameDay && !weekday) {
     return hm;
   }
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const year = t.getFullYear() !== now.getFullYear() ? ` ${t.getFullYear()}` : '';
-  return `${t.getDate()} ${months[t.getMonth()]}${year} ${hm}`;
+  const year = t.year !== today.year ? ` ${t.year}` : '';
+  return `${weekday ? `${t.weekday} ` : ''}${t.day} ${MONTHS[t.month - 1]}${year} ${hm}`;
+}
+
+/** `formatTime` followed by the zone's name: "30 Nov 09:00 Europe/Paris". */
+export function formatZonedTime(iso: string | null, zone: string, now: Date = new Date(), weekday = false): string {
+  return iso ? `${formatTime(iso, zone, now, weekday)} ${zone}` : '';
 }

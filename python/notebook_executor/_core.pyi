@@ -162,8 +162,11 @@ class ServerCore:
         """JSON list of the project's Cloud Storage buckets ``[{name, location, create_time}]``."""
     def create_bucket_async(self, name: str, location: str) -> Any:
         """Creates a bucket in the project; JSON of it. A taken name raises ConflictError."""
-    def result_html_async(self, id: str) -> Any:
-        """The result page (HTML): the run's own once it ended, else the notebook as far as it got, with a notice."""
+    def default_output_dir(self) -> str:
+        """The folder of results when a submission names no output location."""
+    def result_html_async(self, id: str, owner_links: bool) -> Any:
+        """The result page (HTML): the run's own once it ended, else the notebook as far as it got; its header says
+        what ran and how it ended. ``owner_links``: with the links to download and import it (the owner's route)."""
     def create_share_async(self, execution_id: str, token_hash: str, lifetime_seconds: float) -> Any:
         """Records a share link (the caller keeps the secret); JSON {id, execution_id, create_time, expire_time}."""
     def list_shares_async(self, execution_id: str) -> Any:

@@ -153,7 +153,8 @@ class NotebookExecutor(ExtensionApp):
             "regions": remote[0]["regions"] if remote else [],
             "container_images": sorted({i for b in backends for i in b["container_images"]}),
             "default_kernel_name": self.serverapp.kernel_manager.default_kernel_name,
-            "default_output_location": self.output_location,
+            # What an empty output location means (the dialog shows it as the placeholder).
+            "default_output_location": self.output_location or self.service.core.default_output_dir(),
             "default_time_zone": "UTC",
             "missed_runs": ["skip", "run_once", "run_all"],
             "share_lifetime_seconds": self.share_lifetime_seconds,

@@ -394,7 +394,7 @@ async fn finish(store: &Store, api: &dyn JobApi, e: &Execution, phase: Phase) ->
         ),
         (Phase::Preparing | Phase::Running | Phase::Cancelling, _) => unreachable!("not an end"),
     };
-    write_result_page(e).await;
+    write_result_page(e, state, &message).await;
     let from = [State::Preparing, State::Running, State::Cancelling];
     store
         .transition(&e.id, &from, state, Some(&message))

@@ -161,6 +161,22 @@ fn default_kernel_name(notebook: &Notebook) -> Option<String> {
     }
 }
 
+/// How messages and the banner name the cell at `index`: by its prompt, `In [3]`, as the
+/// result page and JupyterLab show it. A cell the kernel had not numbered yet (it died or
+/// timed out first) gets the number after the last one given, as a dead kernel's cell is
+/// recorded (skipped cells take none).
+pub fn cell_label(cells: &[Value], index: usize) -> String {
+    let count = cells[index]["execution_count"].as_i64().unwrap_or_else(|| {
+        cells[..index]
+            .iter()
+            .rev()
+            .find_map(|c| c["execution_count"].as_i64())
+            .unwrap_or(0)
+            + 1
+    });
+    format!("In [{count}]")
+}
+
 enum CellOutcome {
     Completed,
     /// A cell raised and the run stops.
@@ -331,7 +347,8 @@ impl PreparedRun {
                 unreachable!("successful outcomes end the loop without failure")
             }
         };
-        papermill::insert_error_banner(&mut self.notebook, index, execution_count);
+        let label = self.cell_label(index);
+        papermill::insert_error_banner(&mut self.notebook, index, &label);
         papermill::run_finished(&mut self.notebook, started, Utc::now(), true);
         self.finish_writing().await?;
         observer.finished();
@@ -407,7 +424,8 @@ impl PreparedRun {
                             run_timeout,
                         },
                         None => CellOutcome::Died(format!(
-                            "the kernel died while running cell {index}: {how}"
+                            "the kernel died while running {}: {how}",
+                            self.cell_label(index)
                         )),
                     });
                 }
@@ -425,11 +443,16 @@ impl PreparedRun {
                         let cell_expired = cell_deadline.is_some_and(|c| now >= c);
                         let why = if cell_expired {
                             format!(
-                                "cell {index} did not finish within {}s (cell timeout)",
+                                "{} did not finish within {}s (cell timeout)",
+                                self.cell_label(index),
                                 self.options.cell_timeout.unwrap_or_default().as_secs_f64()
                             )
                         } else {
-                            format!("the run did not finish within {}s (timeout); stopped at cell {index}", self.options.timeout.unwrap_or_default().as_secs_f64())
+                            format!(
+                                "the run did not finish within {}s (timeout); stopped at {}",
+                                self.options.timeout.unwrap_or_default().as_secs_f64(),
+                                self.cell_label(index)
+                            )
                         };
                         kernel.interrupt().await;
                         timed_out = Some((why, !cell_expired, now + INTERRUPT_GRACE));
@@ -499,6 +522,11 @@ impl PreparedRun {
                 self.notebook.cells_mut()[index]["execution_count"] = count;
             }
         }
+    }
+
+    /// The cell at `index` as messages name it (see `cell_label`).
+    fn cell_label(&self, index: usize) -> String {
+        cell_label(self.notebook.cells(), index)
     }
 
     async fn fail_before_cells(

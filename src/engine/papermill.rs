@@ -56,15 +56,16 @@ pub fn run_finished(nb: &mut Notebook, started: DateTime<Utc>, ended: DateTime<U
     record["exception"] = json!(failed);
 }
 
-/// papermill's banner: a first cell pointing at the failure, and an anchor right before
-/// the failing cell.
-pub fn insert_error_banner(nb: &mut Notebook, failed_cell: usize, execution_count: Option<i64>) {
-    let count = execution_count.map_or("None".to_owned(), |c| c.to_string());
+/// papermill's banner, in papermill's structure (tagged markdown cells, the
+/// `papermill-error-cell` anchor) so its tools find it, in our words: a first cell pointing
+/// at the failure, and an anchor right before the failing cell.
+/// `cell`: how the failed cell is named (`In [3]`).
+pub fn insert_error_banner(nb: &mut Notebook, failed_cell: usize, cell: &str) {
     let message = format!(
-        "<span {ERROR_STYLE}>An Exception was encountered at '<a href=\"#papermill-error-cell\">In [{count}]</a>'.</span>"
+        "<span {ERROR_STYLE}>The run stopped at an exception in '<a href=\"#papermill-error-cell\">{cell}</a>'.</span>"
     );
     let anchor = format!(
-        "<span id=\"papermill-error-cell\" {ERROR_STYLE}>Execution using papermill encountered an exception here and stopped:</span>"
+        "<span id=\"papermill-error-cell\" {ERROR_STYLE}>The run stopped here, at this cell's exception:</span>"
     );
     let mut message_cell = nb.new_cell("markdown", &message);
     message_cell["metadata"]["tags"] = json!([ERROR_MARKER_TAG]);

@@ -199,6 +199,8 @@ fn failing_cell_stops_the_run_with_a_banner() {
         ..Default::default()
     })
     .unwrap_err();
+    // Named as the prompts show the cell (the second code cell ran second: In [2]).
+    assert_eq!(err.to_string(), "In [2] raised ValueError: bad");
     match err {
         Error::CellExecution {
             cell_index,
@@ -222,6 +224,21 @@ fn failing_cell_stops_the_run_with_a_banner() {
         .map(|c| cell_has_tag(c, papermill::ERROR_MARKER_TAG))
         .collect();
     assert_eq!(tags, [true, false, true, false, false]);
+    // papermill's banner structure, in our words.
+    let banner = cell_source(&written.cells()[0]);
+    assert!(
+        banner.contains(
+            "The run stopped at an exception in '<a href=\"#papermill-error-cell\">In [2]</a>'."
+        ),
+        "{banner}"
+    );
+    let anchor = cell_source(&written.cells()[2]);
+    assert!(
+        anchor.contains("<span id=\"papermill-error-cell\"")
+            && anchor.contains("The run stopped here"),
+        "{anchor}"
+    );
+    assert!(!banner.contains("papermill encountered") && !anchor.contains("papermill encountered"));
     assert_eq!(written.cells()[4]["outputs"], json!([]));
     assert_eq!(written.metadata()["papermill"]["exception"], true);
 
@@ -257,6 +274,10 @@ fn cell_timeout_interrupts_and_a_dead_kernel_is_reported() {
         ),
         "{err:?}"
     );
+    assert_eq!(
+        err.to_string(),
+        "In [1] did not finish within 0.5s (cell timeout)"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 
     let input = notebook_file(
@@ -279,6 +300,10 @@ fn cell_timeout_interrupts_and_a_dead_kernel_is_reported() {
         } => {
             assert_eq!(cell_index, Some(1));
             assert!(message.contains("signal 9"), "{message}");
+            assert!(
+                message.starts_with("the kernel died while running In [2]: "),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -309,6 +334,23 @@ fn problems_are_found_before_anything_is_written() {
     }));
     assert!(matches!(err, Err(Error::KernelNotFound { .. })));
     assert!(!output.exists());
+}
+
+#[test]
+fn cells_are_named_by_their_prompts() {
+    let cell = |count: Value, kind: &str| json!({"cell_type": kind, "execution_count": count, "source": ""});
+    let cells = [
+        json!({"cell_type": "markdown", "source": "# t"}),
+        cell(json!(1), "code"),
+        cell(json!(2), "code"),
+        json!({"cell_type": "markdown", "source": "text"}),
+        cell(Value::Null, "code"),
+    ];
+    assert_eq!(cell_label(&cells, 2), "In [2]");
+    // Not numbered yet (the kernel died or timed out first): the next number, as the engine
+    // records a dead kernel's cell.
+    assert_eq!(cell_label(&cells, 4), "In [3]");
+    assert_eq!(cell_label(&[cell(Value::Null, "code")], 0), "In [1]");
 }
 
 #[test]

@@ -91,11 +91,24 @@ impl ServerCore {
         json(&all)
     }
 
+    /// Where results go when a submission names no output location.
+    fn default_output_dir(&self) -> String {
+        self.service.default_output.to_string()
+    }
+
     /// The result page (HTML): the run's page when it has ended, else the notebook as far
-    /// as it got.
-    fn result_html_async<'py>(&self, py: Python<'py>, id: String) -> PyResult<Bound<'py, PyAny>> {
+    /// as it got; `owner_links`: with the download and import links of the owner's route.
+    fn result_html_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: String,
+        owner_links: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let service = self.service.clone();
-        awaitable(py, async move { service.result_html(&id).await })
+        awaitable(
+            py,
+            async move { service.result_html(&id, owner_links).await },
+        )
     }
 
     /// (the executed notebook's bytes, a file name for a download).

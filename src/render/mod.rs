@@ -5,9 +5,12 @@
 //! does not pay for a Python converter.
 
 mod ansi;
+mod header;
 mod page;
 
-use crate::model::Execution;
+pub use header::{duration_text, with_owner_links};
+
+use crate::model::{Execution, State};
 use crate::notebook::{cell_source, lines, Notebook};
 use crate::storage::{self, Location};
 use serde_json::Value;
@@ -28,21 +31,19 @@ const MIME_ORDER: &[&str] = &[
     "text/plain",
 ];
 
-/// The page for `notebook`; `notice` (e.g. "Running: cell 3 of 10") shows above the cells.
-pub fn render_html(notebook: &Notebook, title: &str, notice: Option<&str>) -> String {
+/// The page for `notebook`, under a header that says what ran and how it ended (from
+/// `execution`'s record as it is, or as it ends: see `write_result_page`).
+pub fn render_html(notebook: &Notebook, execution: &Execution) -> String {
     let mut body = String::new();
-    if let Some(notice) = notice {
-        let _ = write!(
-            body,
-            "<div class=\"nx-notice\" role=\"status\">{}</div>\n",
-            escape(notice)
-        );
-    }
+    header::render(&mut body, execution);
+    body.push_str("<div class=\"nx-cells\">\n");
     let language = notebook.language().unwrap_or("python").to_owned();
     for cell in notebook.cells() {
         render_cell(&mut body, cell, &language);
     }
-    page::wrap(title, &body)
+    body.push_str("</div>\n");
+    body.push_str(header::LOCAL_TIMES_SCRIPT);
+    page::wrap(&execution.spec.display_name, &body)
 }
 
 fn render_cell(out: &mut String, cell: &Value, language: &str) {
@@ -177,9 +178,11 @@ fn markdown(source: &str) -> String {
 }
 
 /// Renders an execution's output notebook into its page (`output_html_uri`), wherever both
-/// live. A run's result does not depend on its page: a failure here is logged (runner.log,
-/// the server's log) and the state recorded as it is.
-pub async fn write_result_page(execution: &Execution) {
+/// live, its header saying how the run ends (`state`, `message`): written just before the
+/// end is recorded, so that the page is there when the state is. A run's result does not
+/// depend on its page: a failure here is logged (runner.log, the server's log) and the state
+/// recorded as it is.
+pub async fn write_result_page(execution: &Execution, state: State, message: &str) {
     let (Ok(notebook), Ok(page)) = (
         Location::parse(&execution.output_notebook_uri),
         Location::parse(&execution.output_html_uri),
@@ -190,7 +193,13 @@ pub async fn write_result_page(execution: &Execution) {
         Ok(notebook) => notebook,
         Err(_) => return, // nothing was written (the run failed before its first write)
     };
-    let html = render_html(&notebook, &execution.spec.display_name, None);
+    let ending = Execution {
+        state,
+        state_message: message.to_owned(),
+        end_time: Some(crate::store::now_text()),
+        ..execution.clone()
+    };
+    let html = render_html(&notebook, &ending);
     if let Err(e) = storage::write(&page, html.into_bytes()).await {
         eprintln!("notebook-executor: cannot write the result page {page}: {e}");
     }

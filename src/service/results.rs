@@ -3,8 +3,8 @@
 
 use super::{output_of, Service};
 use crate::error::{Error, Failure, Result};
-use crate::model::{Execution, Schedule, State};
-use crate::render::render_html;
+use crate::model::{Execution, Schedule};
+use crate::render::{render_html, with_owner_links};
 use crate::storage::{self, Location};
 use crate::store::{now_text, time_text_in, Share};
 use std::time::Duration;
@@ -24,38 +24,22 @@ pub struct Deletion {
     pub delete_time: String,
 }
 
-/// What the page says above the cells while a run is not finished (or has no page).
-fn notice_of(execution: &Execution) -> Option<String> {
-    let p = &execution.progress;
-    match execution.state {
-        State::Queued | State::Preparing => Some(format!(
-            "{}: the notebook as submitted; it has not run yet.",
-            execution.state.as_str()
-        )),
-        State::Running | State::Cancelling => Some(format!(
-            "{}: {} of {} cells done. This page shows the progress so far.",
-            execution.state.as_str(),
-            p.cells_done,
-            p.cells_total
-        )),
-        State::Failed | State::Expired | State::Cancelled
-            if !execution.state_message.is_empty() =>
-        {
-            Some(format!(
-                "{}: {}",
-                execution.state.as_str(),
-                execution.state_message
-            ))
-        }
-        _ => None,
-    }
-}
-
 impl Service {
     /// The result page: the one the run wrote when it has ended; else (running, queued,
-    /// or no page) the notebook as far as it got, rendered now, with a notice.
-    pub async fn result_html(&self, id: &str) -> Result<String> {
+    /// or no page) the notebook as far as it got, rendered now. `owner_links`: the links
+    /// only the owner's route can serve (download, import); not on a share link's page.
+    pub async fn result_html(&self, id: &str, owner_links: bool) -> Result<String> {
         let execution = self.store.get_execution(id).await?;
+        let page = self.result_page(&execution).await?;
+        Ok(if owner_links {
+            with_owner_links(&page, id)
+        } else {
+            page
+        })
+    }
+
+    async fn result_page(&self, execution: &Execution) -> Result<String> {
+        let id = &execution.id;
         if execution.state.is_terminal() {
             if let Ok(page) = Location::parse(&execution.output_html_uri) {
                 match storage::read(&page).await {
@@ -70,7 +54,7 @@ impl Service {
         }
         let mut notebook = None;
         for source in [
-            output_of(&execution)?,
+            output_of(execution)?,
             Location::Local(self.staged_input(id)),
         ] {
             match storage::read_notebook(&source).await {
@@ -91,11 +75,9 @@ impl Service {
                 id: id.to_owned(),
             });
         };
-        let notice = notice_of(&execution);
-        let title = execution.spec.display_name.clone();
         // Rendering is CPU work: the other worker takes this one's tasks meanwhile.
         Ok(tokio::task::block_in_place(|| {
-            render_html(&notebook, &title, notice.as_deref())
+            render_html(&notebook, execution)
         }))
     }
 

@@ -179,7 +179,7 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
                     }
                     Update::Succeeded(message) => {
                         let _ = store.set_progress(&id, &progress).await;
-                        write_result_page(&result_of).await;
+                        write_result_page(&result_of, State::Succeeded, &message).await;
                         let from = [State::Preparing, State::Running, State::Cancelling];
                         let _ = store
                             .transition(&id, &from, State::Succeeded, Some(&message))
@@ -205,11 +205,6 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
     let _ = reporter.await;
     watcher.abort();
 
-    if result.is_err() {
-        // The partial output, with the error where the run stopped.
-        write_result_page(&result_of).await;
-    }
-    let from = [State::Preparing, State::Running, State::Cancelling];
     let (state, message) = match &result {
         Ok(_) => (State::Succeeded, String::new()),
         Err(Error::Cancelled) => (
@@ -229,6 +224,11 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
         .filter(|m| !m.is_empty())
         .collect::<Vec<_>>()
         .join("\n");
+    if result.is_err() {
+        // The partial output, with the error where the run stopped.
+        write_result_page(&result_of, state, &message).await;
+    }
+    let from = [State::Preparing, State::Running, State::Cancelling];
     store.transition(&id, &from, state, Some(&message)).await?;
     Ok(())
 }

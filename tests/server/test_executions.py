@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import sys
+from urllib.parse import urlparse
 
 import nbformat
 import pytest
@@ -106,6 +110,49 @@ async def test_result_page_is_sandboxed_and_shows_outputs(api, jp_fetch):
     assert b"alpha=7" in r.body
 
 
+async def test_result_page_header_says_what_ran_and_links_to_the_notebook(api, jp_fetch, http_server_client):
+    e = await api.ok("POST", "executions", body={"input_notebook": "params.ipynb", "parameters": {"alpha": 7},
+                                                 "display_name": "seven <run>"}, expect=201)
+    done = await api.wait_done(e["id"])
+    page = (await jp_fetch("notebook-executor", "api", "v1", "executions", e["id"], "result")).body.decode()
+    header = page[page.index("<header"):page.index("</header>")]
+    assert '<h1 class="nx-name">seven &lt;run&gt;</h1>' in header
+    assert 'data-state="SUCCEEDED"' in header and "<code>params.ipynb</code>" in header
+    assert "<code>alpha = 7</code>" in header and "<dt>Backend</dt><dd>local</dd>" in header
+    assert f'datetime="{done["start_time"]}"' in header and "<dt>Duration</dt><dd>" in header
+    assert 'role="alert"' not in header
+    # The links are relative to the result route: they resolve to the download and to JupyterLab.
+    assert '<a href="notebook" download>' in header
+    assert f'href="../../../../../lab?notebook-executor-import={e["id"]}"' in header
+    download = await jp_fetch("notebook-executor", "api", "v1", "executions", e["id"], "notebook")
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    # A share link's page is the same result, without the owner's links.
+    link = await api.ok("POST", "executions", e["id"], "share", body={}, expect=201)
+    shared = await http_server_client.fetch(urlparse(link["url"]).path, raise_error=False)
+    assert shared.code == 200 and b"seven &lt;run&gt;" in shared.body and b"<a href" not in shared.body
+
+
+async def test_a_run_that_failed_before_any_cell_says_so_at_the_top(api, root, jp_data_dir):
+    # A kernel that exits as it starts: the run fails before its first cell, and its page shows the
+    # notebook as submitted. It must say that the run failed, and why, above everything else.
+    spec = jp_data_dir / "kernels" / "exits-at-start"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", "import sys; sys.exit(3)", "{connection_file}"],
+        "display_name": "Exits at start", "language": "python"}))
+    e = await api.ok("POST", "executions", body={"input_notebook": "quick.ipynb", "kernel_name": "exits-at-start"},
+                     expect=201)
+    done = await api.wait_done(e["id"])
+    assert done["state"] == "FAILED" and done["state_message"], done
+    page = (await api.fetch("notebook-executor", "api", "v1", "executions", e["id"], "result")).body.decode()
+    body = page[page.index("<body>"):]
+    alert = re.search(r'<div class="nx-failure" role="alert">This run failed: ([^<]*)</div>', body)
+    assert alert, body[:2000]
+    assert alert.group(1).strip(), "the page says why"
+    assert alert.start() < body.index("nx-name") < body.index("nx-cell")
+    assert "print(&#39;hello&#39;)" in body  # the notebook as submitted, under the notice
+
+
 async def test_running_result_shows_progress_so_far_and_cancel(api, root):
     from helpers import notebook
 
@@ -162,6 +209,8 @@ async def test_environments_config_preview_and_parameters(api):
     assert any(k["name"] == "python3" and k["language"] == "python" for k in env["kernels"])
     config = await api.ok("GET", "config")
     assert [b["name"] for b in config["backends"]] == ["local", "vertex"] and config["default_backend"] == "local"
+    # What an empty output location means, for the dialog's placeholder.
+    assert config["default_output_location"].endswith("outputs") and os.path.isabs(config["default_output_location"])
     preview = await api.ok("GET", "schedules/preview".split("/")[0], "preview",
                            params={"cron_schedule": "30 9 * * 1-5", "time_zone": "Europe/Paris", "count": "3"})
     assert len(preview["next_run_times"]) == 3 and all(t[11:16] == "09:30" for t in preview["next_run_times"])

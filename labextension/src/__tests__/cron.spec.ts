@@ -1,4 +1,4 @@
-import { defaultFrequency, describeCron, frequencyError, fromCron, toCron, Frequency } from '../cron';
+import { defaultFrequency, describeCron, frequencyError, fromCron, parseTime, timeText, toCron, Frequency } from '../cron';
 
 describe('cron builder', () => {
   const cases: [Frequency, string, string][] = [
@@ -49,5 +49,25 @@ describe('cron builder', () => {
     const fr = (msg: string, ...args: (string | number)[]) =>
       args.reduce<string>((out, a, i) => out.replace(`%${i + 1}`, String(a)), msg === 'Daily at %1' ? 'Tous les jours à %1' : msg);
     expect(describeCron('0 9 * * *', fr)).toBe('Tous les jours à 09:00');
+  });
+});
+
+describe('the time field (24-hour clock)', () => {
+  it('reads HH:MM and H:MM', () => {
+    expect(parseTime('09:00')).toEqual([9, 0]);
+    expect(parseTime('7:30')).toEqual([7, 30]);
+    expect(parseTime(' 23:59 ')).toEqual([23, 59]);
+    expect(parseTime('00:00')).toEqual([0, 0]);
+  });
+
+  it('refuses 12-hour times and the impossible', () => {
+    for (const text of ['09:00 AM', '9 PM', '24:00', '12:60', '9', '', '09:5']) {
+      expect(parseTime(text)).toBeNull();
+    }
+  });
+
+  it('writes what the cron words say', () => {
+    expect(timeText(9, 0)).toBe('09:00');
+    expect(describeCron(toCron({ kind: 'daily', hour: 9, minute: 0 }))).toBe('Daily at ' + timeText(9, 0));
   });
 });

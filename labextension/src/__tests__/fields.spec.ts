@@ -1,4 +1,4 @@
-import { errorPlace } from '../fields';
+import { errorPlace, errorText, fieldLabels } from '../fields';
 
 describe('errorPlace', () => {
   it('puts an error next to the field the form shows', () => {
@@ -13,5 +13,26 @@ describe('errorPlace', () => {
     expect(errorPlace('submission')).toBe('form');
     expect(errorPlace('schedule')).toBe('form');
     expect(errorPlace('input_notebook')).toBe('form');
+  });
+});
+
+describe('errorText', () => {
+  const labels = fieldLabels((text: string) => text);
+
+  it('drops the field name next to its field, where the label says it', () => {
+    expect(errorText('output_location: not a folder: /x', labels, true)).toBe('Not a folder: /x');
+    expect(errorText('cell_timeout_seconds: give a positive number', labels, true)).toBe('Give a positive number');
+  });
+
+  it('names the field by its label elsewhere', () => {
+    expect(errorText('output_location: not a folder: /x', labels, false)).toBe('Output location: not a folder: /x');
+    expect(errorText('execution_template.output_location: not a folder', labels, false)).toBe('Output location: not a folder');
+    expect(errorText('kernel_name: no kernel cobol', labels, false)).toBe('Environment: no kernel cobol');
+  });
+
+  it('leaves other messages as they are', () => {
+    expect(errorText('The server cannot be reached: timeout', labels, false)).toBe('The server cannot be reached: timeout');
+    expect(errorText('page_token: not a page token', labels, false)).toBe('page_token: not a page token');
+    expect(errorText('day of week field "MON-FRX": bad (at column 9)', labels, true)).toBe('day of week field "MON-FRX": bad (at column 9)');
   });
 });

@@ -148,7 +148,7 @@ class RestService:
 
     async def result_html(self, id: str) -> tuple[str, bool]:
         """(page, whether the run has ended)."""
-        html = await self.core.result_html_async(id)
+        html = await self.core.result_html_async(id, True)
         execution = await self.executor.get(id)
         return html, execution.done
 
@@ -239,7 +239,7 @@ class RestService:
 
     async def shared_result(self, token: str) -> str:
         execution = json.loads(await self.core.shared_execution_async(token_hash(token)))
-        return await self.core.result_html_async(execution["id"])
+        return await self.core.result_html_async(execution["id"], False)
 
     # Schedules
 
