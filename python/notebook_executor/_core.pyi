@@ -113,8 +113,13 @@ class ExecutorCore:
     def purge(self, older_than_days: float | None = None, keep_per_schedule: int | None = None) -> int: ...
     def dispatch(self) -> None:
         """Fail dead runners' executions; start a runner if work waits and a slot is free."""
-    def run_runner(self, runner_id: str) -> None:
-        """A runner process's main loop."""
+    def run_runner(self, runner_id: str, warm_kernel: str | None = None, pool_size: int = 1,
+                   idle_seconds: float = 1800.0, owner: int = 0, stay_seconds: float = 0.0) -> None:
+        """A runner process's main loop. With ``warm_kernel``, a runner of the warm pool: it starts a
+        kernel of that kernelspec before any work, waits with it (woken when work is queued), runs one
+        execution on it, then warms another while fewer than ``pool_size`` wait, until no local work was
+        submitted for ``idle_seconds`` (but not before ``stay_seconds``: warmed for a schedule's slot) or the
+        process ``owner`` (the one keeping the pool) is gone."""
 
     # Schedules: fields as JSON (display_name, cron_schedule, time_zone, missed_runs,
     # execution_template); records come back as JSON text.
@@ -162,6 +167,9 @@ class ServerCore:
         """JSON list of the project's Cloud Storage buckets ``[{name, location, create_time}]``."""
     def create_bucket_async(self, name: str, location: str) -> Any:
         """Creates a bucket in the project; JSON of it. A taken name raises ConflictError."""
+    def warm_pools_async(self) -> Any:
+        """JSON by backend name of what it keeps ready: the local backend's ``{kernels: [{kernel, size, waiting,
+        memory_bytes}], idle_seconds}``."""
     def default_output_dir(self) -> str:
         """The folder of results when a submission names no output location."""
     def result_html_async(self, id: str, owner_links: bool) -> Any:

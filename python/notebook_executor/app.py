@@ -25,6 +25,11 @@ class NotebookExecutor(ExtensionApp):
                         "NOTEBOOK_EXECUTOR_STORE, else {jupyter_data_dir}/notebook_executor/store.sqlite).")
     default_backend = Unicode("local", config=True, help="The backend of submissions that name none.")
     concurrency = Integer(0, config=True, help="Local executions running at once (0: the number of cores).")
+    warm_kernels = Dict(None, allow_none=True, config=True, help="Warm kernels kept per kernelspec, "
+                        "{name: count}: a submission's first cell runs without a kernel start (default: one of "
+                        "the default kernel's, ipykernel only; {} turns the pool off).")
+    warm_idle_seconds = Float(1800.0, config=True, help="Seconds without a local submission after which the warm "
+                              "pool empties (it fills again at the next submission or near a schedule's slot).")
     output_location = Unicode("", config=True, help="Where results go when a submission names no output_location "
                               "(default: {jupyter_data_dir}/notebook_executor/outputs/).")
     # The Vertex AI backend (empty: NOTEBOOK_EXECUTOR_VERTEX_* or the defaults; empty lists
@@ -126,7 +131,7 @@ class NotebookExecutor(ExtensionApp):
             await asyncio.sleep(3600)
 
     def backends_config(self) -> dict:
-        """The remote backends' settings, as the core takes them."""
+        """The backends' settings, as the core takes them."""
         vertex = {"project": self.vertex_project, "regions": list(self.vertex_regions),
                   "default_region": self.vertex_default_region, "machine_types": list(self.vertex_machine_types),
                   "accelerator_types": list(self.vertex_accelerator_types),
@@ -136,7 +141,17 @@ class NotebookExecutor(ExtensionApp):
         ray = {"address": self.ray_address, "machine_types": dict(self.ray_machine_types),
                "output_location": self.ray_output_location, "executable": self.ray_executable,
                "runtime_env": dict(self.ray_runtime_env), "unreachable_timeout_seconds": self.ray_unreachable_timeout}
-        return {"vertex": vertex, "ray": ray}
+        warm_kernels = self.warm_kernels
+        if warm_kernels is None:
+            warm_kernels = {self.serverapp.kernel_manager.default_kernel_name: 1}
+        local = {"warm_kernels": dict(warm_kernels), "warm_idle_seconds": self.warm_idle_seconds}
+        return {"local": local, "vertex": vertex, "ray": ray}
+
+    async def warm_pools(self) -> dict:
+        """What the backends keep ready (the local warm pool: kernels kept, waiting, their memory)."""
+        import json
+
+        return json.loads(await self.service.core.warm_pools_async())
 
     def client_config(self) -> dict:
         """What the submit dialog needs."""

@@ -58,13 +58,30 @@ def add_commands(commands, add_parameter_options, add_store_option) -> None:
                                             "processes on the same store: each slot fires once.")
     serve.add_argument("--concurrency", type=int, help="runs at once (default: the number of cores)")
     serve.add_argument("--quiet", action="store_true", help="do not log each fired slot")
+    serve.add_argument("--warm-kernels", metavar="NAME=N,...", type=_warm_kernels, default=None,
+                       help="warm kernels kept per kernelspec, e.g. python3=2 (default python3=1; 0 turns the pool "
+                            "off): a submission's first cell runs without a kernel start")
+    serve.add_argument("--warm-idle", metavar="SECONDS", type=float, default=None,
+                       help="without a local submission for this long the warm pool empties (default 1800)")
     serve.set_defaults(handler=_serve)
 
 
-def _executor(args, concurrency=None, create_store: bool = False):
+def _warm_kernels(text: str) -> dict[str, int]:
+    if text.strip() == "0":
+        return {}
+    sizes = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, count = item.partition("=")
+        if not sep or not name or not count.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"{item!r}: give NAME=COUNT, e.g. python3=1")
+        sizes[name.strip()] = int(count)
+    return sizes
+
+
+def _executor(args, concurrency=None, create_store: bool = False, backends=None):
     from .executor import Executor
 
-    return Executor(args.store, concurrency=concurrency, create_store=create_store)
+    return Executor(args.store, concurrency=concurrency, create_store=create_store, backends=backends)
 
 
 def _print_json(value) -> None:
@@ -171,7 +188,12 @@ def _stop_on_sigterm(signum, frame):
 
 
 def _serve(args: argparse.Namespace) -> int:
-    executor = _executor(args, concurrency=args.concurrency, create_store=True)
+    local = {}
+    if args.warm_kernels is not None:
+        local["warm_kernels"] = args.warm_kernels
+    if args.warm_idle is not None:
+        local["warm_idle_seconds"] = args.warm_idle
+    executor = _executor(args, concurrency=args.concurrency, create_store=True, backends={"local": local})
     # SIGTERM (systemd's stop) ends the loop as Ctrl-C does: after the current firing.
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     print(f"notebook-executor serve: scheduler and dispatcher on {executor.store_url}", file=sys.stderr, flush=True)

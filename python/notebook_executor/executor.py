@@ -371,8 +371,9 @@ class Executor(_Operations):
     ``store`` is a ``sqlite://`` path or a ``postgresql://`` URL (default:
     ``NOTEBOOK_EXECUTOR_STORE``, else ``{jupyter_data_dir}/notebook_executor/store.sqlite``).
     ``concurrency`` limits runs at once (default: the number of cores). ``output_dir``: where
-    results go by default (a folder or ``gs://`` prefix). ``backends``: settings of the remote
-    backends, e.g. ``{"vertex": {"regions": ["europe-west4"], "container_images": [...]},
+    results go by default (a folder or ``gs://`` prefix). ``backends``: settings of the
+    backends: the local one's warm pool, used while ``serve()`` runs (``{"local": {"warm_kernels":
+    {"python3": 1}, "warm_idle_seconds": 1800}}``, these are the defaults), and the remote ones, e.g. ``{"vertex": {"regions": ["europe-west4"], "container_images": [...]},
     "ray": {"address": "http://head:8265", "machine_types": {"small": {"num_cpus": 2}}}}``
     (what is not given comes from ``RAY_ADDRESS`` and the ``NOTEBOOK_EXECUTOR_VERTEX_*`` and
     ``NOTEBOOK_EXECUTOR_RAY_*`` variables; see the README).

@@ -91,6 +91,22 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Prepares for work to come (a long-lived process calls it every few seconds, and
+    /// ahead of a schedule's slot with the kernelspecs of the runs `due_soon`, "" for a run
+    /// that names none): the local backend's warm pool.
+    fn maintain<'a>(
+        &'a self,
+        _store: &'a Store,
+        _due_soon: &'a [String],
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// What it keeps ready for work (the local backend's warm pool), as `GET config` shows it.
+    fn warm_pool<'a>(&'a self, _store: &'a Store) -> BoxFuture<'a, Result<serde_json::Value>> {
+        Box::pin(async { Ok(serde_json::Value::Null) })
+    }
+
     /// What the execution's run has printed so far. By default the notebook's own output
     /// (streams and errors), read through the storage layer.
     fn logs<'a>(&'a self, execution: &'a Execution) -> BoxFuture<'a, Result<Logs>> {

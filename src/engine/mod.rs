@@ -199,7 +199,19 @@ impl PreparedRun {
     /// Runs the notebook. On failure the partial notebook is on disk (when an output path
     /// was given) with papermill's error banner, and the error says which cell.
     pub async fn run(
+        self,
+        observer: &mut dyn RunObserver,
+        cancel: watch::Receiver<bool>,
+    ) -> Result<Notebook> {
+        self.run_on(None, observer, cancel).await
+    }
+
+    /// `run`, on a kernel started ahead of time when one of the notebook's kernelspec is
+    /// given (it is made to stand where a fresh one would: see `Kernel::adopt`); on a
+    /// fresh one otherwise.
+    pub async fn run_on(
         mut self,
+        warm: Option<Kernel>,
         observer: &mut dyn RunObserver,
         mut cancel: watch::Receiver<bool>,
     ) -> Result<Notebook> {
@@ -228,8 +240,22 @@ impl PreparedRun {
                 ),
             ));
         }
+        let warm = match warm {
+            Some(kernel) if kernel.spec.name == self.spec.name => Some(kernel),
+            Some(other) => {
+                other.shutdown().await;
+                None
+            }
+            None => None,
+        };
+        let start = async {
+            match warm {
+                Some(kernel) => kernel.adopt(&cwd).await,
+                None => Kernel::start(&self.spec, &cwd).await,
+            }
+        };
         let mut kernel = tokio::select! {
-            kernel = Kernel::start(&self.spec, &cwd) => match kernel {
+            kernel = start => match kernel {
                 Ok(kernel) => kernel,
                 Err(e) => return self.fail_before_cells(started, e).await,
             },
@@ -578,5 +604,24 @@ pub async fn execute(
     observer: &mut dyn RunObserver,
     cancel: watch::Receiver<bool>,
 ) -> Result<Notebook> {
-    prepare(options).await?.run(observer, cancel).await
+    execute_on(options, None, observer, cancel).await
+}
+
+/// `execute`, on `warm` (a kernel started ahead) when it is of the notebook's kernelspec;
+/// a warm kernel of another is shut down and a fresh one started.
+pub async fn execute_on(
+    options: RunOptions,
+    warm: Option<Kernel>,
+    observer: &mut dyn RunObserver,
+    cancel: watch::Receiver<bool>,
+) -> Result<Notebook> {
+    match prepare(options).await {
+        Ok(prepared) => prepared.run_on(warm, observer, cancel).await,
+        Err(e) => {
+            if let Some(kernel) = warm {
+                kernel.shutdown().await;
+            }
+            Err(e)
+        }
+    }
 }

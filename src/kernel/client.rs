@@ -70,6 +70,19 @@ impl KernelClient {
         self.send_shell(JupyterMessage::new(request, None)).await
     }
 
+    /// Code run without a trace: no execution count, no history, no execute_input.
+    pub async fn execute_silently(&mut self, code: &str) -> Result<String> {
+        let request = ExecuteRequest {
+            code: code.to_owned(),
+            silent: true,
+            store_history: false,
+            user_expressions: None,
+            allow_stdin: false,
+            stop_on_error: false,
+        };
+        self.send_shell(JupyterMessage::new(request, None)).await
+    }
+
     /// Sends a comm message on shell as a frontend does, in reply to `parent` (the header
     /// of the message it answers).
     pub async fn comm_msg(

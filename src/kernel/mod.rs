@@ -210,6 +210,65 @@ impl Kernel {
         Ok(())
     }
 
+    /// A kernel started ahead of time (in another folder) made to stand where one started
+    /// for this run would: its working directory, the folder on `sys.path` and IPython's
+    /// directory history become `cwd`, and `PWD` names it, as for a kernel started there.
+    /// Its environment is otherwise the same already (the same runner started it). Run silently: no count, no history, no output. Only for
+    /// ipykernel (see `KernelSpec::binds_its_own_ports`).
+    pub async fn adopt(mut self, cwd: &Path) -> Result<Kernel> {
+        let cwd = std::path::absolute(cwd).unwrap_or_else(|_| cwd.to_owned());
+        let quoted = serde_json::to_string(&cwd.display().to_string()).expect("a string");
+        let setup = format!(
+            "import os as _nx_os, sys as _nx_sys\n\
+             _nx_was = _nx_os.getcwd()\n\
+             _nx_os.chdir({quoted})\n\
+             _nx_os.environ['PWD'] = {quoted}\n\
+             _nx_sys.path[:] = [{quoted} if p == _nx_was else p for p in _nx_sys.path]\n\
+             _nx_ip = get_ipython()\n\
+             if '_dh' in _nx_ip.user_ns: _nx_ip.user_ns['_dh'][:] = [{quoted}]\n\
+             del _nx_os, _nx_sys, _nx_was, _nx_ip\n"
+        );
+        let request = self.client.execute_silently(&setup).await?;
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        loop {
+            match self.next_event(deadline).await? {
+                Event::Shell(msg)
+                    if msg.parent_msg_id.as_deref() == Some(request.as_str())
+                        && msg.msg_type == "execute_reply" =>
+                {
+                    if msg.content["status"] != "ok" {
+                        return Err(Error::KernelDied {
+                            cell_index: None,
+                            message: format!(
+                                "the kernel started ahead could not be set up: {}",
+                                msg.content["evalue"]
+                            ),
+                        });
+                    }
+                    return Ok(self);
+                }
+                Event::IoPub(_) | Event::Shell(_) => {}
+                Event::Died(how) => {
+                    return Err(Error::KernelDied {
+                        cell_index: None,
+                        message: format!("the kernel started ahead died: {how}"),
+                    })
+                }
+                Event::Deadline => {
+                    return Err(Error::KernelDied {
+                        cell_index: None,
+                        message: "the kernel started ahead did not answer".into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// The process has not exited.
+    pub fn is_alive(&mut self) -> bool {
+        self.process.has_exited().is_none()
+    }
+
     pub async fn execute(&mut self, code: &str, stop_on_error: bool) -> Result<String> {
         self.client.execute(code, stop_on_error).await
     }

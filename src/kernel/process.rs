@@ -59,6 +59,8 @@ impl KernelProcess {
         command
             .args(&args[1..])
             .current_dir(cwd)
+            // What a shell started there would say (a warm kernel is told the same).
+            .env("PWD", cwd)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)

@@ -5,6 +5,7 @@
 use super::blocking::{block, block_interruptible};
 use super::errors::to_pyerr;
 use super::run::PythonEnv;
+use crate::backend::local::warm::{LocalConfig, WarmPool};
 use crate::backend::ray::RayConfig;
 use crate::backend::vertex::VertexConfig;
 use crate::backend::{Backends, LocalBackend, RayBackend, VertexBackend};
@@ -12,7 +13,7 @@ use crate::error::Error;
 use crate::model::{ExecutionSpec, State};
 use crate::model::{ScheduleChanges, ScheduleFields, ScheduleState};
 use crate::service::run_scheduler;
-use crate::service::{run_runner, Service};
+use crate::service::{run_runner, Service, WarmOptions};
 use crate::storage::Location;
 use crate::store::{default_home, resolve_url, ListFilter, Open, Store};
 use pyo3::prelude::*;
@@ -47,6 +48,7 @@ where
 #[derive(Default, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct BackendsConfig {
+    local: LocalConfig,
     vertex: VertexConfig,
     ray: RayConfig,
 }
@@ -249,9 +251,13 @@ impl ExecutorCore {
                 ))
             }
         };
+        let warm = WarmPool::from_config(&config.local).map_err(|e| to_pyerr(py, e))?;
         let local = LocalBackend {
             concurrency,
             python: env.executable.clone(),
+            warm,
+            search: env.search(),
+            started: tokio::time::Instant::now(),
         };
         let vertex = VertexBackend::new(config.vertex);
         let ray = RayBackend::new(config.ray);
@@ -599,12 +605,31 @@ impl ExecutorCore {
         )
     }
 
-    /// The runner process's main loop (see `notebook_executor._runner`).
-    fn run_runner(&self, py: Python<'_>, runner_id: String) -> PyResult<()> {
+    /// The runner process's main loop (see `notebook_executor._runner`); with
+    /// `warm_kernel`, a runner of the warm pool.
+    #[pyo3(signature = (runner_id, warm_kernel=None, pool_size=1, idle_seconds=1800.0, owner=0, stay_seconds=0.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn run_runner(
+        &self,
+        py: Python<'_>,
+        runner_id: String,
+        warm_kernel: Option<String>,
+        pool_size: i64,
+        idle_seconds: f64,
+        owner: u32,
+        stay_seconds: f64,
+    ) -> PyResult<()> {
         let service = self.service.clone();
         let concurrency = self.concurrency;
+        let warm = warm_kernel.map(|kernel| WarmOptions {
+            kernel,
+            pool_size,
+            idle: Duration::try_from_secs_f64(idle_seconds).unwrap_or(Duration::MAX),
+            stay: Duration::try_from_secs_f64(stay_seconds).unwrap_or(Duration::ZERO),
+            owner,
+        });
         block(py, async move {
-            run_runner(service, runner_id, concurrency).await
+            run_runner(service, runner_id, concurrency, warm).await
         })
     }
 }

@@ -91,6 +91,16 @@ impl ServerCore {
         json(&all)
     }
 
+    /// What the backends keep ready for work (the local warm pool: kernels kept, waiting,
+    /// their memory), as JSON by backend name.
+    fn warm_pools_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let service = self.service.clone();
+        awaitable(
+            py,
+            async move { service.warm_pools().await.map(|p| json(&p)) },
+        )
+    }
+
     /// Where results go when a submission names no output location.
     fn default_output_dir(&self) -> String {
         self.service.default_output.to_string()

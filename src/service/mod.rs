@@ -11,7 +11,7 @@ mod schedules;
 pub use schedules::{PreparedFiring, SchedulePage};
 
 pub use results::Changes;
-pub use runner::run_runner;
+pub use runner::{run_runner, WarmOptions};
 pub use scheduler::run_scheduler;
 
 use crate::backend::{Backends, Capabilities};
@@ -241,6 +241,31 @@ impl Service {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Lets every backend prepare for work to come (see `Backend::maintain`); like
+    /// `dispatch`, one backend's failure does not hold up the others.
+    pub async fn maintain(&self, due_soon: &[String]) -> Result<()> {
+        let mut first_error = None;
+        for backend in self.backends.all() {
+            if let Err(e) = backend.maintain(&self.store, due_soon).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// What each backend keeps ready for work, by backend name (those that keep nothing
+    /// are left out).
+    pub async fn warm_pools(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let mut pools = serde_json::Map::new();
+        for backend in self.backends.all() {
+            let pool = backend.warm_pool(&self.store).await?;
+            if !pool.is_null() {
+                pools.insert(backend.capabilities().name.to_owned(), pool);
+            }
+        }
+        Ok(pools)
     }
 
     /// The record; one that has not ended is first brought up to date by its backend (a

@@ -3,9 +3,11 @@
 //! keeping its slot alive with a heartbeat. It exits when no work is left.
 
 use super::{output_of, parameters_of, Service};
+use crate::backend::local::warm::{self, WakeSocket};
 use crate::backend::local::NAME as LOCAL;
 use crate::engine::{self, RunObserver, RunOptions};
 use crate::error::{Error, Result};
+use crate::kernel::Kernel;
 use crate::model::{Execution, Progress, State};
 use crate::render::write_result_page;
 use crate::storage::Location;
@@ -15,11 +17,38 @@ use tokio::sync::{mpsc, watch};
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
 const CANCEL_POLL_EVERY: Duration = Duration::from_millis(250);
+/// How often a waiting warm runner looks for work by itself (a wake-up is the fast path;
+/// this covers one sent from another host, or lost).
+const WARM_POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// A runner of the warm pool: it starts a kernel of `kernel` and waits with it.
+pub struct WarmOptions {
+    pub kernel: String,
+    /// The pool's size for `kernel`: after its run the runner warms another kernel while
+    /// fewer runners wait with one.
+    pub pool_size: i64,
+    /// No local submission for this long: the runner leaves.
+    pub idle: Duration,
+    /// It stays this long whatever the idle time says (warmed for a schedule's slot).
+    pub stay: Duration,
+    /// The process that keeps the pool: when it is gone, so is the runner (once idle).
+    pub owner: u32,
+}
 
 /// `concurrency`: the local backend's limit, for taking a new slot after this one.
-pub async fn run_runner(service: Service, runner_id: String, concurrency: i64) -> Result<()> {
+pub async fn run_runner(
+    service: Service,
+    runner_id: String,
+    concurrency: i64,
+    warm: Option<WarmOptions>,
+) -> Result<()> {
     let store = service.store.clone();
     let pid = std::process::id();
+    // Listening before the pid is published: from then on dispatchers may wake us.
+    let wake = warm
+        .as_ref()
+        .map(|_| WakeSocket::bind(&runner_id))
+        .transpose()?;
     if !store.runner_heartbeat(&runner_id, pid).await? {
         return Ok(()); // the slot was reclaimed before we started
     }
@@ -34,18 +63,34 @@ pub async fn run_runner(service: Service, runner_id: String, concurrency: i64) -
         })
     };
     let mut runner_id = runner_id;
+    let mut warming = warm
+        .zip(wake)
+        .map(|(options, wake)| Warming::new(options, wake));
     let result = async {
         loop {
-            while let Some(execution) = store.claim_execution(LOCAL, &runner_id).await? {
-                run_one(&service, execution).await?;
+            if let Some(warming) = warming.as_mut() {
+                match warming.wait_for_work(&service, &runner_id).await? {
+                    Some((execution, kernel)) => run_one(&service, execution, kernel).await?,
+                    // Not wanted any more: leave as a runner whose work is done.
+                    None => {}
+                }
             }
+            while let Some(execution) = store.claim_execution(LOCAL, &runner_id).await? {
+                run_one(&service, execution, None).await?;
+            }
+            if let Some(w) = warming.as_ref() {
+                if w.still_wanted(&store, &runner_id).await? {
+                    continue;
+                }
+            }
+            warming = None;
             // Leave the slot, then look once more: a submission that saw no free slot
             // while we were finishing must not wait for the next one.
             store.release_runner(&runner_id).await?;
             if store.count_queued(LOCAL).await? == 0 {
                 return Ok(());
             }
-            match store.reserve_runner(concurrency).await? {
+            match store.reserve_runner(concurrency, "").await? {
                 Some(id) => {
                     runner_id = id;
                     store.runner_heartbeat(&runner_id, pid).await?;
@@ -58,6 +103,113 @@ pub async fn run_runner(service: Service, runner_id: String, concurrency: i64) -
     heartbeat.abort();
     let _ = store.release_runner(&runner_id).await;
     result
+}
+
+/// A warm runner's waiting: its kernel (started ahead, in an empty folder of its own) and
+/// what tells it to take work or to leave.
+struct Warming {
+    options: WarmOptions,
+    wake: WakeSocket,
+    /// The folder warm kernels start in: empty, so that nothing in it shadows a module
+    /// while the kernel imports (the run's folder replaces it; see `Kernel::adopt`).
+    folder: tempfile::TempDir,
+    since: tokio::time::Instant,
+    /// Whether the last wait ended because the pool was not wanted.
+    retired: bool,
+}
+
+impl Warming {
+    fn new(options: WarmOptions, wake: WakeSocket) -> Warming {
+        Warming {
+            options,
+            wake,
+            folder: tempfile::Builder::new()
+                .prefix("notebook-executor-warm-")
+                .tempdir()
+                .expect("a temporary folder"),
+            since: tokio::time::Instant::now(),
+            retired: false,
+        }
+    }
+
+    /// Starts a kernel and waits with it until an execution is claimed (returned with the
+    /// kernel, if it started) or the pool is not wanted (None).
+    async fn wait_for_work(
+        &mut self,
+        service: &Service,
+        runner_id: &str,
+    ) -> Result<Option<(Execution, Option<Kernel>)>> {
+        let store = &service.store;
+        let spec = service.search.find(&self.options.kernel)?;
+        store
+            .set_runner_warm(runner_id, &self.options.kernel)
+            .await?;
+        let mut kernel: Option<Kernel> = None;
+        let mut starting = Some(Box::pin(Kernel::start(&spec, self.folder.path())));
+        loop {
+            if let Some(execution) = store.claim_execution(LOCAL, runner_id).await? {
+                store.set_runner_warm(runner_id, "").await?;
+                let kernel = match (kernel, starting) {
+                    (Some(kernel), _) => Some(kernel),
+                    // Started before the work came: only the rest of its start is waited.
+                    (None, Some(start)) => start.await.ok(),
+                    (None, None) => None,
+                };
+                return Ok(Some((execution, kernel)));
+            }
+            if !self.still_wanted(store, runner_id).await? {
+                store.set_runner_warm(runner_id, "").await?;
+                self.retired = true;
+                if let Some(kernel) = kernel {
+                    kernel.shutdown().await;
+                }
+                return Ok(None);
+            }
+            if let Some(k) = kernel.as_mut() {
+                if !k.is_alive() {
+                    // Killed from outside: warm another.
+                    kernel = None;
+                    starting = Some(Box::pin(Kernel::start(&spec, self.folder.path())));
+                }
+            }
+            tokio::select! {
+                started = async { starting.as_mut().expect("guarded").await }, if starting.is_some() => {
+                    starting = None;
+                    match started {
+                        Ok(k) => kernel = Some(k),
+                        // A kernel that cannot start warm cannot start cold either: the
+                        // run's own start reports why.
+                        Err(_) => {}
+                    }
+                }
+                _ = self.wake.woken() => {}
+                _ = tokio::time::sleep(WARM_POLL_EVERY) => {}
+            }
+        }
+    }
+
+    /// Wanted while the process that keeps the pool lives and local work was submitted
+    /// within the idle time (or this runner is younger than it), and while fewer than
+    /// the pool's size wait (counting only others than `runner_id`).
+    async fn still_wanted(&self, store: &crate::store::Store, runner_id: &str) -> Result<bool> {
+        if self.retired || !crate::store::pid_alive(self.options.owner as i64) {
+            return Ok(false);
+        }
+        let age = self.since.elapsed();
+        if age > self.options.stay
+            && age > self.options.idle
+            && warm::unused_for(store, self.options.idle).await?
+        {
+            return Ok(false);
+        }
+        let waiting = store
+            .warm_runners()
+            .await?
+            .iter()
+            .filter(|r| r.kernel == self.options.kernel && r.id != runner_id)
+            .count() as i64;
+        Ok(waiting < self.options.pool_size)
+    }
 }
 
 enum Update {
@@ -101,7 +253,9 @@ impl RunObserver for StoreObserver {
     }
 }
 
-async fn run_one(service: &Service, execution: Execution) -> Result<()> {
+/// Runs one claimed execution, on `warm` (a kernel started ahead) when it is of the
+/// notebook's kernelspec.
+async fn run_one(service: &Service, execution: Execution, warm: Option<Kernel>) -> Result<()> {
     let store = &service.store;
     let id = execution.id.clone();
     let spec = &execution.spec;
@@ -199,7 +353,7 @@ async fn run_one(service: &Service, execution: Execution) -> Result<()> {
         done: 0,
         warnings: Vec::new(),
     };
-    let result = engine::execute(options, &mut observer, cancel_rx).await;
+    let result = engine::execute_on(options, warm, &mut observer, cancel_rx).await;
     let warnings = std::mem::take(&mut observer.warnings);
     drop(observer);
     let _ = reporter.await;

@@ -5,6 +5,8 @@
 //! store (see `Store::fire_due`).
 
 use super::Service;
+use crate::backend::local::warm::AHEAD_OF_SLOT;
+use crate::backend::local::NAME as LOCAL;
 use crate::error::Result;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -16,14 +18,34 @@ const PREPARE_AHEAD: Duration = Duration::from_millis(500);
 /// Also the dispatcher's heartbeat check (dead runners' executions end FAILED).
 const DISPATCH_EVERY: Duration = Duration::from_secs(2);
 
+fn until(t: jiff::Timestamp) -> Duration {
+    Duration::try_from(t.duration_since(crate::schedule::scheduler_now())).unwrap_or(Duration::ZERO)
+}
+
+/// The kernelspecs of the local runs a slot will fire ("" for those that name none).
+async fn local_kernels_due_at(service: &Service, slot: jiff::Timestamp) -> Vec<String> {
+    let slot = crate::schedule::instant_text(slot);
+    service
+        .store
+        .schedules_due_at(&slot)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.execution_template.backend == LOCAL)
+        .map(|s| s.execution_template.kernel_name)
+        .collect()
+}
+
 /// Runs until `stop` turns true. Stopping is clean: a firing is one transaction.
 pub async fn run_scheduler(
     service: Service,
     mut stop: watch::Receiver<bool>,
     log: bool,
 ) -> Result<()> {
-    let mut last_dispatch = tokio::time::Instant::now();
+    // The first pass dispatches and fills the warm pool at once.
+    let mut last_dispatch = tokio::time::Instant::now() - DISPATCH_EVERY;
     let mut prepared: Option<super::PreparedFiring> = None;
+    let mut warmed_for = None;
     loop {
         if *stop.borrow() {
             if let Some(unused) = prepared.take() {
@@ -38,7 +60,7 @@ pub async fn run_scheduler(
             .await?
             .as_deref()
             .and_then(crate::schedule::parse_instant);
-        let now = jiff::Timestamp::now();
+        let now = crate::schedule::scheduler_now();
         let fired = if earliest.is_some_and(|t| t <= now) {
             let ready = match prepared.take() {
                 Some(p) if Some(p.slot) == earliest => Some(p),
@@ -72,7 +94,30 @@ pub async fn run_scheduler(
                     eprintln!("{} dispatch: {e}", crate::store::now_text());
                 }
             }
+            let due_soon = match earliest {
+                Some(slot) if warmed_for != Some(slot) && until(slot) <= AHEAD_OF_SLOT => {
+                    warmed_for = Some(slot);
+                    local_kernels_due_at(&service, slot).await
+                }
+                _ => Vec::new(),
+            };
+            if let Err(e) = service.maintain(&due_soon).await {
+                if log {
+                    eprintln!("{} warm pool: {e}", crate::store::now_text());
+                }
+            }
             last_dispatch = tokio::time::Instant::now();
+        } else if let Some(slot) =
+            earliest.filter(|s| warmed_for != Some(*s) && until(*s) <= AHEAD_OF_SLOT)
+        {
+            // A slot comes near: its runs' kernels are warmed now, not at the next dispatch.
+            warmed_for = Some(slot);
+            let due_soon = local_kernels_due_at(&service, slot).await;
+            if let Err(e) = service.maintain(&due_soon).await {
+                if log {
+                    eprintln!("{} warm pool: {e}", crate::store::now_text());
+                }
+            }
         }
         let earliest = if fired.is_empty() {
             earliest
@@ -85,7 +130,8 @@ pub async fn run_scheduler(
                 .and_then(crate::schedule::parse_instant)
         };
         let until_due = earliest.map(|t| {
-            Duration::try_from(t.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO)
+            Duration::try_from(t.duration_since(crate::schedule::scheduler_now()))
+                .unwrap_or(Duration::ZERO)
         });
         if let (Some(slot), Some(wait)) = (earliest, until_due) {
             if wait <= PREPARE_AHEAD
@@ -98,7 +144,8 @@ pub async fn run_scheduler(
             }
         }
         let until_due = earliest.map(|t| {
-            Duration::try_from(t.duration_since(jiff::Timestamp::now())).unwrap_or(Duration::ZERO)
+            Duration::try_from(t.duration_since(crate::schedule::scheduler_now()))
+                .unwrap_or(Duration::ZERO)
         });
         let is_prepared = |slot| prepared.as_ref().is_some_and(|p| Some(p.slot) == slot);
         let nap = match until_due {

@@ -418,4 +418,15 @@ impl Store {
         .await
         .map_err(|e| self.err(e))
     }
+
+    /// When the newest execution of `backend` was created (a warm pool's measure of use).
+    pub async fn latest_create_time(&self, backend: &str) -> Result<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT create_time FROM executions WHERE backend = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(backend)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| self.err(e))
+    }
 }

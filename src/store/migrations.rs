@@ -106,6 +106,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX IF NOT EXISTS executions_by_region ON executions (region, seq);
     "#,
     ),
+    (
+        // Warm runners: a kernel started ahead, waiting for work (empty: busy or cold).
+        7,
+        r#"
+    ALTER TABLE runners ADD COLUMN warm_kernel TEXT NOT NULL DEFAULT '';
+    "#,
+    ),
 ];
 
 fn for_postgres(ddl: &str) -> String {

@@ -8,6 +8,14 @@ use std::time::Duration;
 /// A runner whose heartbeat is older than this is dead.
 pub const RUNNER_STALE_AFTER: Duration = Duration::from_secs(15);
 
+/// A runner waiting with a kernel started ahead (`pid` 0: its process is starting).
+#[derive(Debug, Clone)]
+pub struct WarmRunner {
+    pub id: String,
+    pub pid: i64,
+    pub kernel: String,
+}
+
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into buf.
@@ -20,7 +28,7 @@ pub fn hostname() -> String {
     }
 }
 
-fn pid_alive(pid: i64) -> bool {
+pub fn pid_alive(pid: i64) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     pid > 0
         && (unsafe { libc::kill(pid as i32, 0) } == 0
@@ -29,7 +37,9 @@ fn pid_alive(pid: i64) -> bool {
 
 impl Store {
     /// Reserves a runner slot if fewer than `limit` runners live; returns its id.
-    pub async fn reserve_runner(&self, limit: i64) -> Result<Option<String>> {
+    /// `warm_kernel`: the kernelspec a warm runner starts ahead and waits with (empty: a
+    /// runner that takes queued work at once).
+    pub async fn reserve_runner(&self, limit: i64, warm_kernel: &str) -> Result<Option<String>> {
         let mut tx = self.pool().begin().await.map_err(|e| self.err(e))?;
         self.lock_in(&mut tx).await?;
         let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runners")
@@ -42,13 +52,17 @@ impl Store {
         }
         let id = uuid::Uuid::new_v4().simple().to_string();
         let now = now_text();
-        sqlx::query("INSERT INTO runners (id, host, pid, start_time, heartbeat_time) VALUES ($1, $2, 0, $3, $3)")
-            .bind(&id)
-            .bind(hostname())
-            .bind(&now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.err(e))?;
+        sqlx::query(
+            "INSERT INTO runners (id, host, pid, start_time, heartbeat_time, warm_kernel) \
+             VALUES ($1, $2, 0, $3, $3, $4)",
+        )
+        .bind(&id)
+        .bind(hostname())
+        .bind(&now)
+        .bind(warm_kernel)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.err(e))?;
         tx.commit().await.map_err(|e| self.err(e))?;
         Ok(Some(id))
     }
@@ -72,6 +86,32 @@ impl Store {
             .await
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// Marks the runner as waiting with a kernel of `kernel` (empty: it took work).
+    pub async fn set_runner_warm(&self, id: &str, kernel: &str) -> Result<()> {
+        sqlx::query("UPDATE runners SET warm_kernel = $1 WHERE id = $2")
+            .bind(kernel)
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The runners of this host that wait with a kernel (started or starting).
+    pub async fn warm_runners(&self) -> Result<Vec<WarmRunner>> {
+        let rows: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT id, pid, warm_kernel FROM runners WHERE warm_kernel <> '' AND host = $1 ORDER BY start_time",
+        )
+        .bind(hostname())
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, pid, kernel)| WarmRunner { id, pid, kernel })
+            .collect())
     }
 
     /// Removes dead runners (process gone on this host, or heartbeat stale) and fails the

@@ -333,7 +333,9 @@ class ConfigHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        self.write_json(self.extensionapp.client_config())
+        config = self.extensionapp.client_config()
+        config["warm_pools"] = await self.extensionapp.warm_pools()
+        self.write_json(config)
 
 
 def routes() -> list[tuple[str, type]]:
