@@ -110,6 +110,7 @@ bench: develop ## Benchmarks against papermill and nbclient (figures for the REA
 	$(PY) bench/service.py
 	$(PY) bench/schedules.py
 	$(PY) bench/rest.py
+	$(PY) bench/warm.py
 	$(PY) bench/storage.py
 	$(PY) bench/vertex.py
 	$(IN_LOOPBACK_NAMESPACE) $(PY) bench/ray.py

@@ -149,7 +149,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, work: Path, root: Path, store_url: str, *, extension: bool, name: str):
+    def __init__(self, work: Path, root: Path, store_url: str, *, extension: bool, name: str,
+                 settings: dict | None = None):
+        """``settings``: of the extension (``c.NotebookExecutor``)."""
         self.token = secrets.token_hex(24)
         self.port = free_port()
         home = work / name
@@ -163,7 +165,8 @@ class Server:
                f"--ServerApp.root_dir={root}", f"--NotebookExecutor.store_url={store_url}"]
         # The user config dir is read last: it overrides the environment's enabling file.
         (home / "config" / "jupyter_server_config.json").write_text(
-            json.dumps({"ServerApp": {"jpserver_extensions": {"notebook_executor": extension}}}))
+            json.dumps({"ServerApp": {"jpserver_extensions": {"notebook_executor": extension}},
+                        "NotebookExecutor": settings or {}}))
         self.log_path = home / "server.log"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -25,7 +25,7 @@ class NotebookExecutor(ExtensionApp):
                         "NOTEBOOK_EXECUTOR_STORE, else {jupyter_data_dir}/notebook_executor/store.sqlite).")
     default_backend = Unicode("local", config=True, help="The backend of submissions that name none.")
     concurrency = Integer(0, config=True, help="Local executions running at once (0: the number of cores).")
-    warm_kernels = Dict(None, allow_none=True, config=True, help="Warm kernels kept per kernelspec, "
+    warm_kernels = Dict(default_value=None, allow_none=True, config=True, help="Warm kernels kept per kernelspec, "
                         "{name: count}: a submission's first cell runs without a kernel start (default: one of "
                         "the default kernel's, ipykernel only; {} turns the pool off).")
     warm_idle_seconds = Float(1800.0, config=True, help="Seconds without a local submission after which the warm "

@@ -102,6 +102,11 @@ pub trait Backend: Send + Sync {
         Box::pin(async { Ok(()) })
     }
 
+    /// Lets go of what `maintain` keeps (the process that kept it stops).
+    fn retire<'a>(&'a self, _store: &'a Store) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// What it keeps ready for work (the local backend's warm pool), as `GET config` shows it.
     fn warm_pool<'a>(&'a self, _store: &'a Store) -> BoxFuture<'a, Result<serde_json::Value>> {
         Box::pin(async { Ok(serde_json::Value::Null) })

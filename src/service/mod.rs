@@ -255,6 +255,13 @@ impl Service {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// Lets go of what `maintain` kept, in every backend.
+    pub async fn retire(&self) {
+        for backend in self.backends.all() {
+            let _ = backend.retire(&self.store).await;
+        }
+    }
+
     /// What each backend keeps ready for work, by backend name (those that keep nothing
     /// are left out).
     pub async fn warm_pools(&self) -> Result<serde_json::Map<String, serde_json::Value>> {

@@ -116,6 +116,8 @@ struct Warming {
     since: tokio::time::Instant,
     /// Whether the last wait ended because the pool was not wanted.
     retired: bool,
+    /// Not waited yet.
+    fresh: bool,
 }
 
 impl Warming {
@@ -129,11 +131,13 @@ impl Warming {
                 .expect("a temporary folder"),
             since: tokio::time::Instant::now(),
             retired: false,
+            fresh: true,
         }
     }
 
     /// Starts a kernel and waits with it until an execution is claimed (returned with the
-    /// kernel, if it started) or the pool is not wanted (None).
+    /// kernel, if it started) or the pool is not wanted (None): retired by its keeper (the
+    /// store says it waits no more), or see `still_wanted`.
     async fn wait_for_work(
         &mut self,
         service: &Service,
@@ -141,9 +145,13 @@ impl Warming {
     ) -> Result<Option<(Execution, Option<Kernel>)>> {
         let store = &service.store;
         let spec = service.search.find(&self.options.kernel)?;
-        store
-            .set_runner_warm(runner_id, &self.options.kernel)
-            .await?;
+        // The reservation listed a new runner as warm already: were it retired meanwhile
+        // (its keeper stopped at once), marking it again would keep it.
+        if !std::mem::replace(&mut self.fresh, false) {
+            store
+                .set_runner_warm(runner_id, &self.options.kernel)
+                .await?;
+        }
         let mut kernel: Option<Kernel> = None;
         let mut starting = Some(Box::pin(Kernel::start(&spec, self.folder.path())));
         loop {
@@ -157,7 +165,9 @@ impl Warming {
                 };
                 return Ok(Some((execution, kernel)));
             }
-            if !self.still_wanted(store, runner_id).await? {
+            if !store.runner_is_warm(runner_id).await?
+                || !self.still_wanted(store, runner_id).await?
+            {
                 store.set_runner_warm(runner_id, "").await?;
                 self.retired = true;
                 if let Some(kernel) = kernel {

@@ -51,6 +51,8 @@ pub async fn run_scheduler(
             if let Some(unused) = prepared.take() {
                 service.discard_prepared(unused);
             }
+            // The warm pool was kept for this loop's process.
+            service.retire().await;
             return Ok(());
         }
         // A read first: the firing transaction takes the store's write lock.

@@ -99,6 +99,32 @@ impl Store {
         Ok(())
     }
 
+    /// Tells the warm runners of this host to leave (their keeper stops); returns their
+    /// ids, to be woken.
+    pub async fn retire_warm_runners(&self) -> Result<Vec<String>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM runners WHERE warm_kernel <> '' AND host = $1")
+                .bind(hostname())
+                .fetch_all(self.pool())
+                .await
+                .map_err(|e| self.err(e))?;
+        for id in &ids {
+            self.set_runner_warm(id, "").await?;
+        }
+        Ok(ids)
+    }
+
+    /// Whether the runner is still listed as waiting with a kernel (false once retired).
+    pub async fn runner_is_warm(&self, id: &str) -> Result<bool> {
+        let kernel: Option<String> =
+            sqlx::query_scalar("SELECT warm_kernel FROM runners WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| self.err(e))?;
+        Ok(kernel.is_some_and(|k| !k.is_empty()))
+    }
+
     /// The runners of this host that wait with a kernel (started or starting).
     pub async fn warm_runners(&self) -> Result<Vec<WarmRunner>> {
         let rows: Vec<(String, i64, String)> = sqlx::query_as(

@@ -146,6 +146,20 @@ impl Backend for LocalBackend {
         })
     }
 
+    /// The pool's runners leave (with their kernels) at once; another process that keeps
+    /// a pool on this store fills it again at its next upkeep.
+    fn retire<'a>(&'a self, store: &'a Store) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if self.warm.kernels.is_empty() {
+                return Ok(());
+            }
+            for id in store.retire_warm_runners().await? {
+                warm::wake(&id);
+            }
+            Ok(())
+        })
+    }
+
     fn warm_pool<'a>(&'a self, store: &'a Store) -> BoxFuture<'a, Result<serde_json::Value>> {
         Box::pin(async move {
             let kernels = warm::status(store, &self.warm).await?;
