@@ -61,7 +61,7 @@ def median_ms(values: list[float]) -> float:
 def pool_ready(store_path: Path) -> bool:
     """A warm runner waits with its kernel up (its ipykernel child answers nothing yet, but exists
     and has written its ports: the runner marks itself only once the kernel is started)."""
-    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as db:
+    with sqlite3.connect(store_path) as db:
         rows = db.execute("SELECT pid FROM runners WHERE warm_kernel <> '' AND pid > 0").fetchall()
     for (pid,) in rows:
         try:
@@ -117,7 +117,7 @@ def stop(process: subprocess.Popen) -> None:
 
 def pool_memory(store_path: Path) -> dict:
     """Resident memory of the waiting runners and of their kernels."""
-    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as db:
+    with sqlite3.connect(store_path) as db:
         pids = [p for (p,) in db.execute("SELECT pid FROM runners WHERE warm_kernel <> '' AND pid > 0")]
     runner = kernel = 0
     for pid in pids:

@@ -40,7 +40,8 @@ def wait_for_state(executor, id, states, timeout=30):
         if e.state in states:
             return e
         time.sleep(0.05)
-    raise AssertionError(f"{id} still {executor.get(id).state}, expected one of {states}")
+    e = executor.get(id)
+    raise AssertionError(f"{id} still {e.state} ({e.state_message}), expected one of {states}")
 
 
 def test_submit_returns_at_once_and_runs_in_background(executor, tmp_path):

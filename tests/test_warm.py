@@ -62,7 +62,7 @@ def stop_serve(process: subprocess.Popen) -> str:
 
 def waiting_runners(store_path: Path) -> list[tuple[str, int]]:
     """(kernelspec, pid) of the runners waiting with a kernel, as the store lists them."""
-    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as db:
+    with sqlite3.connect(store_path) as db:
         return db.execute("SELECT warm_kernel, pid FROM runners WHERE warm_kernel <> '' AND pid > 0").fetchall()
 
 

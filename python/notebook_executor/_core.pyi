@@ -114,12 +114,12 @@ class ExecutorCore:
     def dispatch(self) -> None:
         """Fail dead runners' executions; start a runner if work waits and a slot is free."""
     def run_runner(self, runner_id: str, warm_kernel: str | None = None, pool_size: int = 1,
-                   idle_seconds: float = 1800.0, owner: int = 0, stay_seconds: float = 0.0) -> None:
+                   idle_seconds: float = 1800.0, keeper: str | None = None, stay_seconds: float = 0.0) -> None:
         """A runner process's main loop. With ``warm_kernel``, a runner of the warm pool: it starts a
         kernel of that kernelspec before any work, waits with it (woken when work is queued), runs one
         execution on it, then warms another while fewer than ``pool_size`` wait, until no local work was
         submitted for ``idle_seconds`` (but not before ``stay_seconds``: warmed for a schedule's slot) or the
-        process ``owner`` (the one keeping the pool) is gone."""
+        process that keeps the pool has let go of its lock file ``keeper``."""
 
     # Schedules: fields as JSON (display_name, cron_schedule, time_zone, missed_runs,
     # execution_template); records come back as JSON text.

@@ -19,12 +19,12 @@ def main() -> int:
     parser.add_argument("--warm", metavar="KERNEL", default=None)
     parser.add_argument("--pool-size", type=int, default=1)
     parser.add_argument("--idle", type=float, default=1800.0)
-    parser.add_argument("--owner", type=int, default=0)
+    parser.add_argument("--keeper", default=None)
     parser.add_argument("--stay", type=float, default=0.0)
     args = parser.parse_args()
     # A runner never creates a store: one removed meanwhile is an error, not a new empty one.
     core = _core.ExecutorCore(args.store, python_env(), args.concurrency, None, None, False)
-    core.run_runner(args.runner_id, args.warm, args.pool_size, args.idle, args.owner, args.stay)
+    core.run_runner(args.runner_id, args.warm, args.pool_size, args.idle, args.keeper, args.stay)
     return 0
 
 

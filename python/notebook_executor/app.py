@@ -118,8 +118,10 @@ class NotebookExecutor(ExtensionApp):
             await self.watcher.stop()
         if self._retention:
             self._retention.cancel()
+            self._retention = None
         if self.scheduler is not None:
-            await asyncio.to_thread(self.scheduler.stop, 10.0)
+            scheduler, self.scheduler = self.scheduler, None
+            await asyncio.to_thread(scheduler.stop, 10.0)
 
     async def _retain(self):
         while True:

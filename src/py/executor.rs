@@ -258,6 +258,7 @@ impl ExecutorCore {
             warm,
             search: env.search(),
             started: tokio::time::Instant::now(),
+            keeper: Default::default(),
         };
         let vertex = VertexBackend::new(config.vertex);
         let ray = RayBackend::new(config.ray);
@@ -607,7 +608,7 @@ impl ExecutorCore {
 
     /// The runner process's main loop (see `notebook_executor._runner`); with
     /// `warm_kernel`, a runner of the warm pool.
-    #[pyo3(signature = (runner_id, warm_kernel=None, pool_size=1, idle_seconds=1800.0, owner=0, stay_seconds=0.0))]
+    #[pyo3(signature = (runner_id, warm_kernel=None, pool_size=1, idle_seconds=1800.0, keeper=None, stay_seconds=0.0))]
     #[allow(clippy::too_many_arguments)]
     fn run_runner(
         &self,
@@ -616,7 +617,7 @@ impl ExecutorCore {
         warm_kernel: Option<String>,
         pool_size: i64,
         idle_seconds: f64,
-        owner: u32,
+        keeper: Option<std::path::PathBuf>,
         stay_seconds: f64,
     ) -> PyResult<()> {
         let service = self.service.clone();
@@ -626,7 +627,7 @@ impl ExecutorCore {
             pool_size,
             idle: Duration::try_from_secs_f64(idle_seconds).unwrap_or(Duration::MAX),
             stay: Duration::try_from_secs_f64(stay_seconds).unwrap_or(Duration::ZERO),
-            owner,
+            keeper: keeper.unwrap_or_default(),
         });
         block(py, async move {
             run_runner(service, runner_id, concurrency, warm).await

@@ -31,8 +31,8 @@ pub struct WarmOptions {
     pub idle: Duration,
     /// It stays this long whatever the idle time says (warmed for a schedule's slot).
     pub stay: Duration,
-    /// The process that keeps the pool: when it is gone, so is the runner (once idle).
-    pub owner: u32,
+    /// The keeper's lock (see `warm::KeeperLock`): once free, the runner leaves.
+    pub keeper: std::path::PathBuf,
 }
 
 /// `concurrency`: the local backend's limit, for taking a new slot after this one.
@@ -198,11 +198,11 @@ impl Warming {
         }
     }
 
-    /// Wanted while the process that keeps the pool lives and local work was submitted
+    /// Wanted while the process that keeps the pool keeps it and local work was submitted
     /// within the idle time (or this runner is younger than it), and while fewer than
     /// the pool's size wait (counting only others than `runner_id`).
     async fn still_wanted(&self, store: &crate::store::Store, runner_id: &str) -> Result<bool> {
-        if self.retired || !crate::store::pid_alive(self.options.owner as i64) {
+        if self.retired || !warm::keeper_holds(&self.options.keeper) {
             return Ok(false);
         }
         let age = self.since.elapsed();

@@ -79,9 +79,12 @@ class Api:
 @pytest.fixture
 def started(jp_serverapp, jp_asyncio_loop):
     """The server as `jupyter server` runs it: pytest-jupyter does not start the loop, so
-    the extensions' start hooks (our scheduler and change watcher) are run here."""
+    the extensions' start hooks (our scheduler and change watcher) are run here, and their stop
+    hooks at the end of the test (pytest-jupyter stops the server only after the check that no
+    kernel is left: the warm pool's kernel goes when the extension stops)."""
     jp_asyncio_loop.run_until_complete(jp_serverapp.extension_manager.start_all_extensions())
-    return jp_serverapp
+    yield jp_serverapp
+    jp_asyncio_loop.run_until_complete(jp_serverapp.extension_manager.stop_all_extensions())
 
 
 @pytest.fixture

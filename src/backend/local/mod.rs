@@ -26,6 +26,8 @@ pub struct LocalBackend {
     pub search: KernelSearch,
     /// When this process began: its start counts as use of the pool.
     pub started: tokio::time::Instant,
+    /// Held while this process keeps the pool (taken at the first upkeep).
+    pub keeper: std::sync::Mutex<Option<warm::KeeperLock>>,
 }
 
 impl Backend for LocalBackend {
@@ -110,6 +112,13 @@ impl Backend for LocalBackend {
             if self.warm.kernels.is_empty() {
                 return Ok(());
             }
+            let keeper = {
+                let mut keeper = self.keeper.lock().expect("not poisoned");
+                if keeper.is_none() {
+                    *keeper = Some(warm::KeeperLock::acquire()?);
+                }
+                keeper.as_ref().expect("taken").path.clone()
+            };
             let idle = self.started.elapsed() > self.warm.idle
                 && warm::unused_for(store, self.warm.idle).await?;
             let waiting = store.warm_runners().await?;
@@ -135,7 +144,12 @@ impl Backend for LocalBackend {
                     } else {
                         Duration::ZERO
                     };
-                    let warm = Some((kernel.as_str(), (*size).max(due), stay));
+                    let warm = Some(WarmSpawn {
+                        kernel,
+                        size: (*size).max(due),
+                        stay,
+                        keeper: &keeper,
+                    });
                     if let Err(e) = self.spawn_runner(store, &runner_id, warm) {
                         store.release_runner(&runner_id).await?;
                         return Err(e);
@@ -150,9 +164,12 @@ impl Backend for LocalBackend {
     /// a pool on this store fills it again at its next upkeep.
     fn retire<'a>(&'a self, store: &'a Store) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
-            if self.warm.kernels.is_empty() {
+            // The lock freed first: a runner busy now does not warm again after its run.
+            let kept = self.keeper.lock().expect("not poisoned").take();
+            if kept.is_none() {
                 return Ok(());
             }
+            drop(kept);
             for id in store.retire_warm_runners().await? {
                 warm::wake(&id);
             }
@@ -209,6 +226,16 @@ fn spawn_in_new_session(
     command.spawn()
 }
 
+/// What a warm runner is started with.
+struct WarmSpawn<'a> {
+    kernel: &'a str,
+    /// The pool's size for `kernel`.
+    size: i64,
+    /// How long it stays even if the pool is idle.
+    stay: Duration,
+    keeper: &'a std::path::Path,
+}
+
 impl LocalBackend {
     /// Only kernels whose per-run set-up is exact are warmed: ipykernel's (see
     /// `Kernel::adopt`).
@@ -218,14 +245,13 @@ impl LocalBackend {
             .is_ok_and(|spec| spec.binds_its_own_ports())
     }
 
-    /// `warm`: the kernelspec the runner starts ahead and waits with, the pool's size for
-    /// it (the runner warms another after its run while fewer wait), and how long it stays
-    /// even if the pool is idle.
+    /// `warm`: for a runner of the warm pool (the runner warms another kernel after its
+    /// run while fewer than the size wait).
     fn spawn_runner(
         &self,
         store: &Store,
         runner_id: &str,
-        warm: Option<(&str, i64, Duration)>,
+        warm: Option<WarmSpawn<'_>>,
     ) -> Result<()> {
         let log_path = store.staging_dir.with_file_name("runner.log");
         let log = std::fs::OpenOptions::new()
@@ -246,12 +272,13 @@ impl LocalBackend {
             ])
             .args(["--concurrency", &self.concurrency.to_string()])
             .stdin(std::process::Stdio::null());
-        if let Some((kernel, size, stay)) = warm {
+        if let Some(warm) = warm {
             command
-                .args(["--warm", kernel, "--pool-size", &size.to_string()])
-                .args(["--stay", &stay.as_secs_f64().to_string()])
+                .args(["--warm", warm.kernel, "--pool-size", &warm.size.to_string()])
+                .args(["--stay", &warm.stay.as_secs_f64().to_string()])
                 .args(["--idle", &self.warm.idle.as_secs_f64().to_string()])
-                .args(["--owner", &std::process::id().to_string()]);
+                .arg("--keeper")
+                .arg(warm.keeper);
         }
         command.stdout(log).stderr(log_err);
         let child = spawn_in_new_session(&mut command).map_err(|e| Error::io(&self.python, e))?;

@@ -4,9 +4,10 @@
 //! its runner warms another while it is still wanted.
 //!
 //! The pool is kept by a long-lived process (the server extension's or `serve`'s
-//! scheduler loop calls `LocalBackend::maintain`). Its runners leave when that process is
-//! gone, or when no local execution was submitted for the idle time: the pool then stays
-//! empty until the next submission, or until a schedule's slot comes near.
+//! scheduler loop calls `LocalBackend::maintain`), which holds a keeper lock while it does.
+//! Its runners leave when the lock is free (the keeper stopped keeping, or died), or when no
+//! local execution was submitted for the idle time: the pool then stays empty until the
+//! next submission, or until a schedule's slot comes near.
 
 use crate::error::{Error, Result};
 use crate::store::{time_text_ago, Store};
@@ -94,15 +95,77 @@ pub async fn unused_for(store: &Store, idle: Duration) -> Result<bool> {
         .is_none_or(|latest| latest < cutoff))
 }
 
+/// The folder of the pool's sockets and keeper locks (per user: sockets and locks of
+/// others are none of ours).
+fn runtime_dir() -> PathBuf {
+    // SAFETY: getuid cannot fail.
+    let uid = unsafe { libc::getuid() };
+    std::env::temp_dir().join(format!("notebook-executor-{uid}"))
+}
+
+fn create_runtime_dir() -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = runtime_dir();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
+    Ok(dir)
+}
+
+/// Held by the process that keeps a pool, for as long as it keeps it: an exclusive `flock`
+/// on a file of its own, which the system frees when the process dies. Its runners look at
+/// it (a pid could be reused, and a server inside a longer-lived process stops keeping
+/// while its process lives on).
+pub struct KeeperLock {
+    file: std::fs::File,
+    pub path: PathBuf,
+}
+
+impl KeeperLock {
+    pub fn acquire() -> Result<KeeperLock> {
+        let path =
+            create_runtime_dir()?.join(format!("keeper-{}.lock", uuid::Uuid::new_v4().simple()));
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        // SAFETY: flock on a file descriptor we own.
+        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) } != 0 {
+            return Err(Error::io(&path, std::io::Error::last_os_error()));
+        }
+        Ok(KeeperLock { file, path })
+    }
+}
+
+impl Drop for KeeperLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        // The lock goes with the file descriptor; unlock first so that no runner that
+        // opened the file before its removal sees it held.
+        // SAFETY: as in `acquire`.
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&self.file), libc::LOCK_UN) };
+    }
+}
+
+/// Whether a keeper still holds the lock at `path`.
+pub fn keeper_holds(path: &std::path::Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false; // removed: let go
+    };
+    // SAFETY: flock on a file descriptor we own; a lock we get goes with `file`.
+    let free = unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            libc::LOCK_SH | libc::LOCK_NB,
+        )
+    } == 0;
+    !free
+}
+
 /// Where a warm runner listens for "work is queued" (a datagram socket: a wake-up sent
 /// to a runner that is gone reaches no process). In the temporary directory: a socket
 /// path is limited to about 100 bytes.
 pub fn wake_path(runner_id: &str) -> PathBuf {
-    // SAFETY: getuid cannot fail.
-    let uid = unsafe { libc::getuid() };
-    std::env::temp_dir()
-        .join(format!("notebook-executor-{uid}"))
-        .join(format!("{runner_id}.sock"))
+    runtime_dir().join(format!("{runner_id}.sock"))
 }
 
 /// Wakes the warm runner `runner_id` (no error when it is gone: it then takes nothing).
@@ -121,16 +184,8 @@ pub struct WakeSocket {
 
 impl WakeSocket {
     pub fn bind(runner_id: &str) -> Result<WakeSocket> {
+        create_runtime_dir()?;
         let path = wake_path(runner_id);
-        let dir = path.parent().expect("a folder");
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io(dir, e))?;
-        }
         let _ = std::fs::remove_file(&path);
         let socket = tokio::net::UnixDatagram::bind(&path).map_err(|e| Error::io(&path, e))?;
         Ok(WakeSocket { socket, path })
@@ -241,6 +296,17 @@ mod tests {
                 Err(Error::Invalid { .. })
             ));
         }
+    }
+
+    #[test]
+    fn a_keeper_lock_is_seen_while_held_and_free_once_dropped() {
+        let lock = KeeperLock::acquire().unwrap();
+        let path = lock.path.clone();
+        assert!(keeper_holds(&path));
+        assert!(keeper_holds(&path), "looking does not take it");
+        drop(lock);
+        assert!(!keeper_holds(&path));
+        assert!(!path.exists());
     }
 
     #[test]
