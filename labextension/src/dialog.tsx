@@ -9,7 +9,7 @@ import { ApiError, ExecutorClient, IConfig, IExecution, IKernel, ISchedule } fro
 import { EnvironmentField, ImageList, MachineFields, NetworkField, OutputField, RegionField, ServiceAccountField } from './backendFields';
 import { frequencyError, parseTime, timeText, toCron } from './cron';
 import { errorPlace, errorText, fieldLabels } from './fields';
-import { buildRequest, initialState, IFormState, outputKind, switchBackend } from './form';
+import { buildRequest, chosenBackend, initialState, IFormState, needsBucket, outputKind, switchBackend } from './form';
 import { Field } from './formParts';
 import { ParameterFields } from './parameterFields';
 import { rowsFromNotebook } from './params';
@@ -49,7 +49,9 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
   const zones = useMemo(timeZones, []);
     // The time as typed (24-hour HH:MM); the schedule changes when it reads as a time.
   const [typedTime, setTypedTime] = useState(() => ('hour' in state.frequency ? timeText(state.frequency.hour, state.frequency.minute) : ''));
-  const backend = config.backends.find(b => b.name === state.backend) ?? config.backends[0];
+  const backend = chosenBackend(state, config);
+  // A bucket that must be chosen is in view, not under Advanced options.
+  const bucketInView = needsBucket(backend, config);
   const labels = useMemo(() => fieldLabels(__, outputKind(backend) === 'bucket'), [backend]);
   const cron = toCron(state.frequency);
 
@@ -106,7 +108,7 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
     return () => clearTimeout(timer);
   }, [state.kind, cron, state.time_zone]);
 
-  const { submission, errors: localErrors } = buildRequest(state, options.path, backend, __);
+  const { submission, errors: localErrors } = buildRequest(state, options.path, config, __);
   if ('hour' in state.frequency && state.kind === 'schedule' && !parseTime(typedTime)) {
     localErrors.time = __('Give a time as HH:MM on a 24-hour clock, e.g. 09:00 or 17:30.');
   }
@@ -213,6 +215,7 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
       <MachineFields {...fieldProps} />
       <EnvironmentField {...fieldProps} kernels={props.kernels} />
       <ImageList backend={backend} />
+      {bucketInView && <OutputField {...fieldProps} client={client} config={config} />}
 
       {!options.schedule && (
         <fieldset className="nx-Kind">
@@ -233,7 +236,7 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
       <details className="nx-Advanced" open={advanced} onToggle={e => setAdvanced((e.target as HTMLDetailsElement).open)}>
         <summary>{__('Advanced options')}</summary>
         <RegionField {...fieldProps} />
-        <OutputField {...fieldProps} client={client} config={config} />
+        {!bucketInView && <OutputField {...fieldProps} client={client} config={config} />}
         <ParameterFields state={state} update={update} error={errors.parameters} __={__} />
         <ServiceAccountField {...fieldProps} />
         <NetworkField {...fieldProps} />

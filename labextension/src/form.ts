@@ -49,6 +49,11 @@ export function defaultOutputLocation(backend: IBackend | undefined, config: ICo
   return backend?.default_output_location ?? config.default_output_location;
 }
 
+/** A bucket must be chosen: the backend writes only to Cloud Storage, and no default bucket is set. */
+export function needsBucket(backend: IBackend | undefined, config: IConfig): boolean {
+  return outputKind(backend) === 'bucket' && !defaultOutputLocation(backend, config).startsWith('gs://');
+}
+
 /** A bucket as an output location: results go into its root, each run's files named after it. */
 export function bucketUri(name: string): string {
   return `gs://${name}/`;
@@ -128,16 +133,17 @@ function optionalNumber(text: string, field: string, errors: Record<string, stri
   return n;
 }
 
+/** The backend the form has chosen. */
+export function chosenBackend(state: Pick<IFormState, 'backend'>, config: IConfig): IBackend | undefined {
+  return config.backends.find(b => b.name === state.backend);
+}
+
 /**
  * The request of a form, and what is wrong with it (field -> message). Only the fields the
- * backend shows are sent: what another backend's form held stays out.
+ * chosen backend shows are sent: what another backend's form held stays out.
  */
-export function buildRequest(
-  state: IFormState,
-  path: string,
-  backend: IBackend | undefined,
-  __: TranslationBundle['__']
-): { submission: ISubmission; errors: Record<string, string> } {
+export function buildRequest(state: IFormState, path: string, config: IConfig, __: TranslationBundle['__']): { submission: ISubmission; errors: Record<string, string> } {
+  const backend = chosenBackend(state, config);
   const errors: Record<string, string> = {};
   let parameters: Record<string, unknown> = {};
   try {
@@ -169,6 +175,9 @@ export function buildRequest(
     } else {
       submission.accelerator_count = n;
     }
+  }
+  if (needsBucket(backend, config) && !submission.output_location) {
+    errors.output_location = __('Select a bucket, or create one.');
   }
   if (takes(backend, 'service_account') && !state.default_service_account && !state.service_account.trim()) {
     errors.service_account = __("Give the service account's email, or use the default one.");

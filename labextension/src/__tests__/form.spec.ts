@@ -1,5 +1,5 @@
 import { IBackend, IConfig } from '../api';
-import { bucketUri, buildRequest, filterRegions, initialState, machineTypeLabel, outputKind, switchBackend, takes } from '../form';
+import { bucketUri, buildRequest, filterRegions, initialState, machineTypeLabel, needsBucket, outputKind, switchBackend, takes } from '../form';
 
 const __ = (text: string) => text;
 
@@ -90,7 +90,7 @@ describe('the fields each backend shows', () => {
 
 describe('the request of the form', () => {
   it('sends all of Vertex AI\'s fields', () => {
-    const { submission, errors } = buildRequest(filled('vertex'), 'work/train.ipynb', VERTEX, __);
+    const { submission, errors } = buildRequest(filled('vertex'), 'work/train.ipynb', CONFIG, __);
     expect(errors).toEqual({});
     expect(submission).toMatchObject({
       input_notebook: 'work/train.ipynb',
@@ -109,12 +109,12 @@ describe('the request of the form', () => {
   });
 
   it('leaves out the fields the backend does not take', () => {
-    const local = buildRequest(filled('local'), 'a.ipynb', LOCAL, __).submission;
+    const local = buildRequest(filled('local'), 'a.ipynb', CONFIG, __).submission;
     expect(local.kernel_name).toBe('python3');
     for (const field of ['machine_type', 'accelerator_type', 'accelerator_count', 'environment', 'region', 'service_account', 'network'] as const) {
       expect(local[field]).toBeUndefined();
     }
-    const ray = buildRequest({ ...filled('ray'), machine_type: 'gpu' }, 'a.ipynb', RAY, __).submission;
+    const ray = buildRequest({ ...filled('ray'), machine_type: 'gpu' }, 'a.ipynb', CONFIG, __).submission;
     expect(ray).toMatchObject({ backend: 'ray', machine_type: 'gpu' });
     for (const field of ['kernel_name', 'accelerator_type', 'accelerator_count', 'environment', 'region', 'service_account', 'network'] as const) {
       expect(ray[field]).toBeUndefined();
@@ -122,13 +122,25 @@ describe('the request of the form', () => {
   });
 
   it("sends no service account while Vertex AI Training's default one is chosen, and wants an email otherwise", () => {
-    expect(buildRequest({ ...filled('vertex'), default_service_account: true }, 'a.ipynb', VERTEX, __).submission.service_account).toBeUndefined();
-    const { errors } = buildRequest({ ...filled('vertex'), service_account: ' ' }, 'a.ipynb', VERTEX, __);
+    expect(buildRequest({ ...filled('vertex'), default_service_account: true }, 'a.ipynb', CONFIG, __).submission.service_account).toBeUndefined();
+    const { errors } = buildRequest({ ...filled('vertex'), service_account: ' ' }, 'a.ipynb', CONFIG, __);
     expect(Object.keys(errors)).toEqual(['service_account']);
   });
 
+  it('wants a bucket for Vertex AI when no default one is set', () => {
+    const noDefault = { ...CONFIG, backends: [LOCAL, { ...VERTEX, default_output_location: null }, RAY] } as IConfig;
+    expect(needsBucket(VERTEX, CONFIG)).toBe(false);
+    expect(needsBucket(noDefault.backends[1], noDefault)).toBe(true);
+    expect(needsBucket(RAY, noDefault)).toBe(false);
+    expect(buildRequest({ ...filled('vertex'), output_location: '' }, 'a.ipynb', noDefault, __).errors).toEqual({ output_location: 'Select a bucket, or create one.' });
+    expect(buildRequest({ ...filled('vertex'), output_location: '' }, 'a.ipynb', CONFIG, __).errors).toEqual({});
+    // The server's default location in a bucket is a default for Vertex AI too.
+    const serverBucket = { ...noDefault, default_output_location: 'gs://all-results/' } as IConfig;
+    expect(needsBucket(noDefault.backends[1], serverBucket)).toBe(false);
+  });
+
   it('checks the accelerator count', () => {
-    expect(buildRequest({ ...filled('vertex'), accelerator_count: '1.5' }, 'a.ipynb', VERTEX, __).errors).toHaveProperty('accelerator_count');
+    expect(buildRequest({ ...filled('vertex'), accelerator_count: '1.5' }, 'a.ipynb', CONFIG, __).errors).toHaveProperty('accelerator_count');
   });
 
   it('starts a backend\'s own fields over when the backend changes', () => {
