@@ -7,12 +7,18 @@
  * remote rows, the logs view and the share dialog go to artifacts/screenshots/.
  */
 import { expect, test } from '@jupyterlab/galata';
+import { Request } from '@playwright/test';
 import * as path from 'path';
 import { dialog, openDialogFromToolbar, openPanel, panel, rowAction, SHOTS, upload } from './helpers';
 
 test.use({ timezoneId: 'Europe/Paris' });
 
 const EXECUTIONS = '/notebook-executor/api/v1/executions';
+
+/** A POST to an API path (JupyterLab adds a cache-busting query to its requests). */
+function isPost(r: Request, apiPath: string): boolean {
+  return r.method() === 'POST' && new URL(r.url()).pathname === apiPath;
+}
 
 function uniqueBucket(): string {
   return `nx-ui-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -84,7 +90,7 @@ test.describe('Remote backends', () => {
     await d.locator('#nx-accelerator-type').selectOption('NVIDIA_TESLA_T4');
 
     const [sent] = await Promise.all([
-      page.waitForRequest(r => r.url().endsWith(EXECUTIONS) && r.method() === 'POST'),
+      page.waitForRequest(r => isPost(r, EXECUTIONS)),
       submit.click()
     ]);
     expect(sent.postDataJSON()).toMatchObject({
@@ -177,7 +183,7 @@ test.describe('Remote backends', () => {
     await d.getByLabel("Use Vertex AI Training's default service account").uncheck();
     await d.locator('#nx-service-account').fill('runner@nx-ui-project.iam.gserviceaccount.com');
     const [sent] = await Promise.all([
-      page.waitForRequest(r => r.url().endsWith('/notebook-executor/api/v1/schedules') && r.method() === 'POST'),
+      page.waitForRequest(r => isPost(r, '/notebook-executor/api/v1/schedules')),
       d.getByRole('button', { name: 'Submit' }).click()
     ]);
     expect(sent.postDataJSON().execution_template).toMatchObject({
@@ -219,7 +225,7 @@ test.describe('Remote backends', () => {
     await expect(d.locator('label[for="nx-output-location"]')).toHaveText('Output location');
     await page.screenshot({ path: path.join(SHOTS, 'dialog-ray-light.png') });
     const [sent] = await Promise.all([
-      page.waitForRequest(r => r.url().endsWith(EXECUTIONS) && r.method() === 'POST'),
+      page.waitForRequest(r => isPost(r, EXECUTIONS)),
       d.getByRole('button', { name: 'Submit' }).click()
     ]);
     const body = sent.postDataJSON();
