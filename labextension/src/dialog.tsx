@@ -47,7 +47,7 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
   const [advanced, setAdvanced] = useState(false);
   const [dirty, setDirty] = useState(!!options.save);
   const zones = useMemo(timeZones, []);
-    // The time as typed (24-hour HH:MM); the schedule changes when it reads as a time.
+  // The time as typed (24-hour HH:MM); the schedule changes when it reads as a time.
   const [typedTime, setTypedTime] = useState(() => ('hour' in state.frequency ? timeText(state.frequency.hour, state.frequency.minute) : ''));
   const backend = chosenBackend(state, config);
   // A bucket that must be chosen is in view, not under Advanced options.
@@ -167,6 +167,7 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
       setTypedTime(builderTime);
     }
   }, [builderTime]);
+
   return (
     <form
       className="nx-SubmitForm"
@@ -202,7 +203,7 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
         id="nx-backend"
         label={__('Backend')}
         error={errors.backend}
-        hint={backend && !backend.configured ? __('Not set up on this server: see the README section of this backend.') : undefined}
+        hint={backend && !backend.configured ? __("Not set up on this server (the README's section on this backend says how).") : undefined}
       >
         <select className="jp-mod-styled" value={state.backend} onChange={e => update(switchBackend(e.target.value))}>
           {config.backends.map(b => (
@@ -250,12 +251,13 @@ function SubmitForm(props: { options: ISubmitOptions; config: IConfig; kernels: 
         </div>
       </details>
 
-      {generalError && (
-        <div className="nx-FieldError" role="alert">
-          {generalError}
-        </div>
-      )}
       <div className="nx-Footer">
+        {/* In the footer, which stays in view: a form scrolled to its top still shows why. */}
+        {generalError && (
+          <div className="nx-FieldError nx-FormError" role="alert">
+            {generalError}
+          </div>
+        )}
         <button type="button" className="jp-Dialog-button jp-mod-reject jp-mod-styled" onClick={props.onCancel}>
           <div className="jp-Dialog-buttonLabel">{__('Cancel')}</div>
         </button>

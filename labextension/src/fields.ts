@@ -34,7 +34,7 @@ const BACKEND_FIELDS: string[] = [
 
 /**
  * Next to a field on the form (`field`), next to one under Advanced options (`advanced`),
- * or on top of the form (`form`) for errors about no field the form shows (with `backend`,
+ * or by the form's buttons (`form`) for errors about no field the form shows (with `backend`,
  * a field of another backend is not shown), so that none is silent.
  */
 export function errorPlace(field: string | undefined | null, backend?: IBackend): 'field' | 'advanced' | 'form' {

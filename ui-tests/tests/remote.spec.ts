@@ -233,9 +233,10 @@ test.describe('Remote backends', () => {
     for (const field of ['accelerator_type', 'accelerator_count', 'environment', 'region', 'service_account', 'network', 'kernel_name']) {
       expect(body).not.toHaveProperty(field);
     }
-    // No head answers at this address: the dialog stays, saying so on top of the form.
-    const error = d.locator('.nx-SubmitForm > .nx-FieldError[role="alert"]');
-    await expect(error).toContainText(/Ray/);
+    // No head answers at this address: the dialog stays, saying so by its buttons, in view.
+    const error = d.locator('.nx-Footer .nx-FormError[role="alert"]');
+    await expect(error).toContainText(/Ray head .* cannot be reached/);
+    await expect(error).toBeInViewport();
     await expect(d).toBeVisible();
     await page.screenshot({ path: path.join(SHOTS, 'dialog-ray-error-light.png') });
     await d.locator('.nx-Footer').getByRole('button', { name: 'Cancel' }).click();
