@@ -88,7 +88,8 @@ impl ServerCore {
             .all()
             .iter()
             .map(|b| {
-                let mut shown = serde_json::to_value(b.capabilities()).expect("capabilities serialize");
+                let mut shown =
+                    serde_json::to_value(b.capabilities()).expect("capabilities serialize");
                 shown["configured"] = b.configured().into();
                 shown["fields"] = b.fields().into();
                 shown

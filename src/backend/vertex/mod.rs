@@ -332,11 +332,18 @@ impl Backend for VertexBackend {
     /// metadata server, is not looked up here: the config route makes no call).
     fn configured(&self) -> bool {
         let c = &self.config;
-        let project_in_env = std::env::var("GOOGLE_CLOUD_PROJECT").is_ok_and(|p| !p.trim().is_empty());
+        let project_in_env =
+            std::env::var("GOOGLE_CLOUD_PROJECT").is_ok_and(|p| !p.trim().is_empty());
         project_in_env
-            || [&c.project, &c.output_location, &c.endpoint, &c.service_account, &c.network]
-                .iter()
-                .any(|s| !s.is_empty())
+            || [
+                &c.project,
+                &c.output_location,
+                &c.endpoint,
+                &c.service_account,
+                &c.network,
+            ]
+            .iter()
+            .any(|s| !s.is_empty())
             || !c.regions.is_empty()
             || !c.container_images.is_empty()
             || !c.machine_types.is_empty()
