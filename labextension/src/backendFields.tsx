@@ -5,7 +5,8 @@
 
 import type { TranslationBundle } from '@jupyterlab/translation';
 import React, { useEffect, useState } from 'react';
-import { ApiError, ExecutorClient, IBackend, IBucket, IConfig, IKernel } from './api';
+import { ExecutorClient, IBackend, IBucket, IConfig, IKernel } from './api';
+import { errorText } from './fields';
 import { bucketUri, defaultOutputLocation, IFormState, machineTypeLabel, outputKind, takes } from './form';
 import { Field, FieldError, Update } from './formParts';
 
@@ -188,8 +189,9 @@ function BucketField(props: IBackendFieldProps & { client: ExecutorClient; fallb
       update({ output_location: bucketUri(made.name) });
       setName('');
     } catch (e) {
-      // 400 (a bad name), 403 (no permission), 409 (the name is taken): all said by the field.
-      setCreateError(e instanceof ApiError || e instanceof Error ? e.message : String(e));
+      // 400 (a bad name), 403 (no permission), 409 (the name is taken): all said by the field,
+      // without the request field's name that the label already says.
+      setCreateError(errorText((e as Error).message, { name: __('Bucket name'), location: __('Region') }, true));
     } finally {
       setCreating(false);
     }

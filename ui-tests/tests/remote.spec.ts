@@ -53,7 +53,8 @@ test.describe('Remote backends', () => {
     const newBucket = d.locator('#nx-new-bucket');
     await newBucket.fill('Not A Bucket!');
     await d.getByRole('button', { name: 'Create and select' }).click();
-    await expect(d.locator('#nx-new-bucket-error')).toBeVisible();
+    await expect(d.locator('#nx-new-bucket-error')).toContainText('is not a Cloud Storage bucket name');
+    await expect(d.locator('#nx-new-bucket-error')).not.toContainText('name:');
     await expect(newBucket).toHaveAttribute('aria-invalid', 'true');
     const name = uniqueBucket();
     await newBucket.fill(name);
@@ -240,5 +241,25 @@ test.describe('Remote backends', () => {
     await expect(d).toBeVisible();
     await page.screenshot({ path: path.join(SHOTS, 'dialog-ray-error-light.png') });
     await d.locator('.nx-Footer').getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  test('the Vertex AI dialog and its rows in the dark theme', async ({ page, tmpPath }) => {
+    const nb = await upload(page, tmpPath, 'train.ipynb');
+    await page.theme.setDarkTheme();
+    await openDialogFromToolbar(page, nb);
+    const d = dialog(page);
+    await d.locator('#nx-backend').selectOption('vertex');
+    await d.locator('#nx-accelerator-type').selectOption('NVIDIA_TESLA_T4');
+    await d.locator('#nx-new-bucket').fill('Not A Bucket!');
+    await d.getByRole('button', { name: 'Create and select' }).click();
+    await expect(d.locator('#nx-new-bucket-error')).toBeVisible();
+    await page.screenshot({ path: path.join(SHOTS, 'dialog-vertex-dark.png') });
+    await d.locator('.nx-Footer').getByRole('button', { name: 'Cancel' }).click();
+    // The run of the first test, with its console links.
+    await openPanel(page, 'Executions');
+    await panel(page).getByRole('button', { name: 'Refresh' }).click();
+    await expect(panel(page).locator('.nx-JobLinks').first()).toBeVisible();
+    await page.screenshot({ path: path.join(SHOTS, 'executions-vertex-dark.png') });
+    await page.theme.setLightTheme();
   });
 });
