@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # JupyterLab for the browser tests (playwright.config.ts's webServer runs this).
 # A throw-away Jupyter home (config, data, runtime, settings, workspaces, root dir)
-# under a temp dir, removed when the server stops; loopback only, port 8888.
+# under a temp dir, removed when the server stops; loopback only, port 8888. The remote
+# backends' doubles (Cloud Storage, Vertex AI; see remote_doubles.py) run around it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
@@ -36,6 +37,6 @@ trap stop EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-"$venv/bin/jupyter" lab --config "$here/jupyter_server_test_config.py" --no-browser "${allow_root[@]}" &
+"$venv/bin/python" "$here/remote_doubles.py" "$venv/bin/jupyter" lab --config "$here/jupyter_server_test_config.py" --no-browser "${allow_root[@]}" &
 server=$!
 wait "$server"

@@ -56,6 +56,20 @@ export interface IExecution extends Required<Omit<ISubmission, 'parameters' | 't
   progress: IProgress;
   output_notebook_uri: string;
   output_html_uri: string;
+  backend_job_id: string;
+  /** Where its job can be seen outside JupyterLab (Vertex AI: the job and its logs in the console). */
+  links: IJobLink[];
+}
+
+export interface IJobLink {
+  label: string;
+  url: string;
+}
+
+/** What a run has printed so far: the engine's job log (Ray) or the notebook's own output. */
+export interface ILogs {
+  source: 'job' | 'notebook';
+  text: string;
 }
 
 export type MissedRuns = 'skip' | 'run_once' | 'run_all';
@@ -90,12 +104,45 @@ export interface IShare {
   url?: string;
 }
 
+/** The ways to share a result (`POST executions/{id}/share`). */
+export type ShareRequest =
+  | { kind: 'link'; lifetime_seconds?: number }
+  | { kind: 'signed_url'; lifetime_seconds?: number; include_notebook?: boolean }
+  | { kind: 'bucket_access'; member: string };
+
+export type ShareAnswer =
+  | ({ kind: 'link' } & Required<IShare>)
+  | { kind: 'signed_url'; url: string; notebook_url?: string; expire_time: string }
+  | { kind: 'bucket_access'; bucket: string; member: string; role: string; changed: boolean; warning: string };
+
+/** A submission field that only some backends take (see IBackend.fields). */
+export type BackendField = 'kernel_name' | 'machine_type' | 'accelerator_type' | 'accelerator_count' | 'environment' | 'region' | 'service_account' | 'network';
+
 export interface IBackend {
   name: string;
+  remote: boolean;
+  /** Its settings say where to run (a project, a cluster); the local backend always is. */
+  configured: boolean;
+  /** The fields of its own it takes: the dialog shows only these. */
+  fields: BackendField[];
   machine_types: string[];
+  /** What a machine type is, where its name does not say it (Ray's resource shapes). */
+  machine_type_descriptions: Record<string, string>;
   accelerator_types: string[];
   regions: string[];
+  default_region: string | null;
+  /** The images it runs, the first the default. */
+  container_images: string[];
+  /** URL schemes of the output locations it writes to ("" is a local path). */
   output_schemes: string[];
+  /** Where its results go when a submission names none (null: the server's default). */
+  default_output_location: string | null;
+}
+
+export interface IBucket {
+  name: string;
+  location: string;
+  create_time: string;
 }
 
 export interface IConfig {
@@ -128,6 +175,7 @@ export interface INotebookParameter {
 
 export interface IListQuery {
   state?: string;
+  region?: string;
   page_size?: number;
   page_token?: string | null;
 }
@@ -249,16 +297,28 @@ export class ExecutorClient {
     return (await this.request<{ path: string }>('POST', ['executions', id, 'import'], destDir ? { dest_dir: destDir } : {})).path;
   }
 
-  share(id: string, lifetimeSeconds?: number): Promise<IShare> {
-    return this.request('POST', ['executions', id, 'share'], lifetimeSeconds ? { lifetime_seconds: lifetimeSeconds } : {});
-  }
-
   async shares(id: string): Promise<IShare[]> {
     return (await this.request<{ shares: IShare[] }>('GET', ['executions', id, 'shares'])).shares;
   }
 
   revokeShare(id: string, shareId: string): Promise<void> {
     return this.request('DELETE', ['executions', id, 'shares', shareId]);
+  }
+
+  logs(id: string): Promise<ILogs> {
+    return this.request('GET', ['executions', id, 'logs']);
+  }
+
+  share(id: string, request: ShareRequest): Promise<ShareAnswer> {
+    return this.request('POST', ['executions', id, 'share'], request);
+  }
+
+  async buckets(): Promise<IBucket[]> {
+    return (await this.request<{ buckets: IBucket[] }>('GET', ['storage', 'buckets'])).buckets;
+  }
+
+  createBucket(name: string, location?: string): Promise<IBucket> {
+    return this.request('POST', ['storage', 'buckets'], location ? { name, location } : { name });
   }
 
   resultUrl(id: string): string {

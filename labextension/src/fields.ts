@@ -1,6 +1,7 @@
 // Where the dialog shows an error the server put on a field, and in which words.
 
 import type { TranslationBundle } from '@jupyterlab/translation';
+import type { BackendField, IBackend } from './api';
 
 /** Fields under "Advanced options": an error in one opens that section. */
 const ADVANCED_FIELDS = ['region', 'output_location', 'service_account', 'network', 'timeout_seconds', 'cell_timeout_seconds', 'parameters'];
@@ -19,19 +20,38 @@ const SHOWN_FIELDS = [
   ...ADVANCED_FIELDS
 ];
 
+/** Fields that only some backends take: shown only for those (see IBackend.fields). */
+const BACKEND_FIELDS: string[] = [
+  'kernel_name',
+  'machine_type',
+  'accelerator_type',
+  'accelerator_count',
+  'environment',
+  'region',
+  'service_account',
+  'network'
+] satisfies BackendField[];
+
 /**
  * Next to a field on the form (`field`), next to one under Advanced options (`advanced`),
- * or on top of the form (`form`) for errors about no field the form shows, so that none is silent.
+ * or by the form's buttons (`form`) for errors about no field the form shows (with `backend`,
+ * a field of another backend is not shown), so that none is silent.
  */
-export function errorPlace(field: string | undefined | null): 'field' | 'advanced' | 'form' {
+export function errorPlace(field: string | undefined | null, backend?: IBackend): 'field' | 'advanced' | 'form' {
   if (!field || !SHOWN_FIELDS.includes(field)) {
+    return 'form';
+  }
+  if (backend && BACKEND_FIELDS.includes(field) && !backend.fields.includes(field as BackendField)) {
     return 'form';
   }
   return ADVANCED_FIELDS.includes(field) ? 'advanced' : 'field';
 }
 
-/** The dialog's label of each request field (the words users see on the form). */
-export function fieldLabels(__: TranslationBundle['__']): Record<string, string> {
+/**
+ * The dialog's label of each request field (the words users see on the form); `bucket`:
+ * the output location is chosen as a Cloud Storage bucket.
+ */
+export function fieldLabels(__: TranslationBundle['__'], bucket = false): Record<string, string> {
   return {
     input_notebook: __('Notebook'),
     display_name: __('Execution name'),
@@ -45,7 +65,7 @@ export function fieldLabels(__: TranslationBundle['__']): Record<string, string>
     time_zone: __('Time zone'),
     missed_runs: __('Missed runs'),
     region: __('Region'),
-    output_location: __('Output location'),
+    output_location: bucket ? __('Cloud Storage bucket') : __('Output location'),
     parameters: __('Input parameters'),
     service_account: __('Service account'),
     network: __('Network'),

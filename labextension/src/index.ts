@@ -11,6 +11,7 @@ import { openSubmitDialog, SubmitResult } from './dialog';
 import { ExecutorModel } from './model';
 import { ExecutorPanel, IPanelActions } from './panel';
 import { parseParameterText } from './params';
+import { openLogsDialog } from './logs';
 import { openShareDialog } from './share';
 import { submissionWarnings } from './states';
 import { Widget } from '@lumino/widgets';
@@ -130,6 +131,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
       importResult: (e: IExecution) => importExecution(e),
       share: (e: IExecution) => openShareDialog(client, e, trans),
+      viewLogs: (e: IExecution) => openLogsDialog(client, e, trans),
       cancel: async (e: IExecution) => {
         try {
           model.upsertExecution(await client.cancel(e.id));
@@ -219,6 +221,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         model.applyChanges(event as unknown as IChangeEvent);
       }
     });
+    void model.loadConfig();
     void model.refreshExecutions();
     void model.refreshSchedules();
 

@@ -20,6 +20,7 @@ export function executionMenu(e: IExecution, actions: IPanelActions, __: Transla
   if (isTerminal(e.state) && e.state !== 'CANCELLED') {
     out.push({ label: __('Import executed notebook'), run: () => void actions.importResult(e) });
   }
+  out.push({ label: __('View logs'), run: () => void actions.viewLogs(e) });
   if (!isTerminal(e.state) && e.state !== 'CANCELLING') {
     out.push({ label: __('Cancel'), run: () => void actions.cancel(e) });
   }

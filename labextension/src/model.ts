@@ -2,7 +2,7 @@
 // the server's change events (no polling of rows).
 
 import { ISignal, Signal } from '@lumino/signaling';
-import { ApiError, ExecutorClient, IChangeEvent, IExecution, ISchedule } from './api';
+import { ApiError, ExecutorClient, IChangeEvent, IConfig, IExecution, ISchedule } from './api';
 
 export const PAGE_SIZE = 50;
 
@@ -48,13 +48,40 @@ export class ExecutorModel {
   /** The schedule whose executions the list shows ('' for all), and its name. */
   scheduleFilter = '';
   scheduleFilterName = '';
+  /** The region whose executions the list shows ('' for all). */
+  regionFilter = '';
+  /** The server's configuration (the backends), once loaded. */
+  config: IConfig | null = null;
 
   get changed(): ISignal<this, void> {
     return this._changed;
   }
 
   private executionMatches(e: IExecution): boolean {
-    return (!this.stateFilter || e.state === this.stateFilter) && (!this.scheduleFilter || e.schedule_id === this.scheduleFilter);
+    return (
+      (!this.stateFilter || e.state === this.stateFilter) &&
+      (!this.scheduleFilter || e.schedule_id === this.scheduleFilter) &&
+      (!this.regionFilter || e.region === this.regionFilter)
+    );
+  }
+
+  async loadConfig(): Promise<void> {
+    try {
+      this.config = await this.client.config();
+      this._changed.emit();
+    } catch {
+      // Without it the panel only lacks the region filter; the dialog says why when opened.
+    }
+  }
+
+  /** Shows the executions of one region ("Select the Region that contains your results"). */
+  setRegionFilter(region: string): Promise<void> {
+    this.regionFilter = region;
+    return this.refreshExecutions();
+  }
+
+  private get listQuery() {
+    return { state: this.stateFilter, schedule_id: this.scheduleFilter, region: this.regionFilter, page_size: PAGE_SIZE };
   }
 
   /**
@@ -95,16 +122,12 @@ export class ExecutorModel {
   }
 
   refreshExecutions(): Promise<void> {
-    return this.load(this.executions, () => this.client.listExecutions({ state: this.stateFilter, schedule_id: this.scheduleFilter, page_size: PAGE_SIZE }), false);
+    return this.load(this.executions, () => this.client.listExecutions(this.listQuery), false);
   }
 
   moreExecutions(): Promise<void> {
     const token = this.executions.nextPageToken;
-    return this.load(
-      this.executions,
-      () => this.client.listExecutions({ state: this.stateFilter, schedule_id: this.scheduleFilter, page_size: PAGE_SIZE, page_token: token }),
-      true
-    );
+    return this.load(this.executions, () => this.client.listExecutions({ ...this.listQuery, page_token: token }), true);
   }
 
   refreshSchedules(): Promise<void> {

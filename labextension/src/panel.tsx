@@ -9,6 +9,7 @@ import { Menu } from '@lumino/widgets';
 import React, { useEffect, useState } from 'react';
 import { IExecution, ISchedule } from './api';
 import { describeCron } from './cron';
+import { filterRegions } from './form';
 import { moreIcon } from './icons';
 import { executionMenu, IRowAction, scheduleMenu } from './menus';
 import { ExecutorModel, ListModel } from './model';
@@ -29,6 +30,7 @@ export interface IPanelActions {
   viewResult(executionId: string): void;
   importResult(e: IExecution): Promise<void>;
   share(e: IExecution): Promise<void>;
+  viewLogs(e: IExecution): Promise<void>;
   cancel(e: IExecution): Promise<void>;
   deleteExecution(e: IExecution): Promise<void>;
   runAgain(e: IExecution): Promise<void>;
@@ -149,6 +151,46 @@ function ListFooter(props: { list: Pick<ListModel<never>, 'loading' | 'nextPageT
   ) : null;
 }
 
+/** Where a remote job can be seen outside JupyterLab (the console's job and logs pages), in new tabs. */
+function JobLinks(props: { e: IExecution; __: TranslationBundle['__'] }): JSX.Element | null {
+  const links = props.e.links ?? [];
+  if (links.length === 0) {
+    return null;
+  }
+  return (
+    <div className="nx-JobLinks">
+      {links.map(link => (
+        <a key={link.url} href={link.url} target="_blank" rel="noopener noreferrer" title={props.__('%1 (opens in a new tab)', link.label)}>
+          {props.__(link.label)}
+        </a>
+      ))}
+    </div>
+  );
+}
+
+/** "Select the Region that contains your results": shown when a configured remote backend has regions. */
+function RegionFilter(props: { model: ExecutorModel; __: TranslationBundle['__'] }): JSX.Element | null {
+  const { model, __ } = props;
+  const regions = filterRegions(model.config);
+  if (regions.length === 0 && !model.regionFilter) {
+    return null;
+  }
+  const shown = model.regionFilter && !regions.includes(model.regionFilter) ? [model.regionFilter, ...regions] : regions;
+  return (
+    <label>
+      {__('Region')}{' '}
+      <select className="jp-mod-styled" aria-label={__('Filter by region')} title={__('Select the region that contains your results')} value={model.regionFilter} onChange={e => void model.setRegionFilter(e.target.value)}>
+        <option value="">{__('All')}</option>
+        {shown.map(r => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 function ExecutionRow(props: {
   e: IExecution;
   model: ExecutorModel;
@@ -181,6 +223,7 @@ function ExecutionRow(props: {
         <MoreButton label={__('More actions for "%1"', e.display_name)} actions={executionMenu(e, actions, __)} openMenu={props.openMenu} />
       </div>
       <Progress e={e} __={__} />
+      <JobLinks e={e} __={__} />
       {message && (
         <div className="nx-StateMessage" title={message}>
           {message}
@@ -218,6 +261,7 @@ function Executions(props: { model: ExecutorModel; actions: IPanelActions; state
             ))}
           </select>
         </label>
+        <RegionFilter model={model} __={__} />
         <button type="button" className="jp-mod-styled nx-SmallButton" onClick={() => void model.refreshExecutions()}>
           {__('Refresh')}
         </button>
@@ -242,7 +286,7 @@ function Executions(props: { model: ExecutorModel; actions: IPanelActions; state
       <ListError list={list} />
       {!list.loading && !list.error && list.items.length === 0 && (
         <div className="nx-Empty">
-          {model.stateFilter || model.scheduleFilter
+          {model.stateFilter || model.scheduleFilter || model.regionFilter
             ? __('No executions match this filter.')
             : __('No executions yet. Open a notebook and click Execute in its toolbar (or right-click a notebook in the file browser) to run it in the background.')}
         </div>

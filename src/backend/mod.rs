@@ -55,6 +55,19 @@ pub struct Capabilities {
 pub trait Backend: Send + Sync {
     fn capabilities(&self) -> Capabilities;
 
+    /// Whether its settings say where to run (a project, a cluster...) rather than all
+    /// defaults: the panel offers what only a configured remote backend needs (the region
+    /// filter), and the dialog says which backends are not set up.
+    fn configured(&self) -> bool {
+        true
+    }
+
+    /// The submission fields of its own that it takes (the common ones, such as the
+    /// output location and parameters, all backends take): the dialog shows only these.
+    fn fields(&self) -> &'static [&'static str] {
+        &["kernel_name"]
+    }
+
     /// Checks the fields only this backend knows (machine, accelerators, region, image)
     /// and fills in its defaults for them.
     fn validate(&self, spec: &mut ExecutionSpec) -> Result<()>;

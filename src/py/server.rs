@@ -79,14 +79,21 @@ impl ServerCore {
         }
     }
 
-    /// The backends and what each offers (machine types, accelerators, regions), as JSON.
+    /// The backends and what each offers (machine types, accelerators, regions), the
+    /// fields of its own it takes, and whether it is configured, as JSON.
     fn backends(&self) -> String {
         let all: Vec<_> = self
             .service
             .backends
             .all()
             .iter()
-            .map(|b| b.capabilities())
+            .map(|b| {
+                let mut shown =
+                    serde_json::to_value(b.capabilities()).expect("capabilities serialize");
+                shown["configured"] = b.configured().into();
+                shown["fields"] = b.fields().into();
+                shown
+            })
             .collect();
         json(&all)
     }

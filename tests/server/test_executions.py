@@ -208,7 +208,9 @@ async def test_environments_config_preview_and_parameters(api):
     env = await api.ok("GET", "environments")
     assert any(k["name"] == "python3" and k["language"] == "python" for k in env["kernels"])
     config = await api.ok("GET", "config")
-    assert [b["name"] for b in config["backends"]] == ["local", "vertex"] and config["default_backend"] == "local"
+    assert [b["name"] for b in config["backends"]] == ["local", "vertex", "ray"] and config["default_backend"] == "local"
+    local = config["backends"][0]
+    assert local["fields"] == ["kernel_name"] and local["configured"] and not local["remote"]
     # What an empty output location means, for the dialog's placeholder.
     assert config["default_output_location"].endswith("outputs") and os.path.isabs(config["default_output_location"])
     preview = await api.ok("GET", "schedules/preview".split("/")[0], "preview",

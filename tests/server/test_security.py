@@ -18,7 +18,7 @@ API = "notebook-executor/api/v1"
 # One concrete request per (route, method) of the API.
 ROUTES = [
     ("GET", "executions"), ("POST", "executions"), ("GET", "executions/x"), ("DELETE", "executions/x"),
-    ("POST", "executions/x/cancel"), ("GET", "executions/x/result"), ("GET", "executions/x/notebook"),
+    ("POST", "executions/x/cancel"), ("GET", "executions/x/logs"), ("GET", "executions/x/result"), ("GET", "executions/x/notebook"),
     ("POST", "executions/x/import"), ("POST", "executions/x/share"), ("GET", "executions/x/shares"),
     ("DELETE", "executions/x/shares/y"), ("GET", "schedules"), ("POST", "schedules"), ("GET", "schedules/x"),
     ("PATCH", "schedules/x"), ("DELETE", "schedules/x"), ("POST", "schedules/x/run"),

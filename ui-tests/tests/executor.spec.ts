@@ -10,44 +10,9 @@
 import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator, Page } from '@playwright/test';
 import * as path from 'path';
-
-const SHOTS = path.join(__dirname, '..', 'artifacts', 'screenshots');
-const NOTEBOOKS = path.join(__dirname, '..', 'notebooks');
-const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
+import { dialog, EXAMPLES, executeButton, openDialogFromToolbar, openPanel, panel, rowAction, SHOTS, upload } from './helpers';
 
 test.use({ timezoneId: 'Europe/Paris' });
-
-async function upload(page: IJupyterLabPageFixture, tmpPath: string, name: string, from = NOTEBOOKS): Promise<string> {
-  const target = `${tmpPath}/${name}`;
-  await page.contents.uploadFile(path.join(from, name), target);
-  return target;
-}
-
-function panel(page: Page) {
-  return page.locator('#notebook-executor-panel');
-}
-
-async function openPanel(page: IJupyterLabPageFixture, tab: 'Executions' | 'Schedules') {
-  if (!(await panel(page).isVisible())) {
-    await page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="notebook-executor-panel"]').click();
-  }
-  await panel(page).getByRole('tab', { name: tab }).click();
-}
-
-function dialog(page: Page) {
-  return page.locator('.nx-SubmitDialog');
-}
-
-function executeButton(page: Page) {
-  return page.locator('.jp-NotebookPanel:visible .jp-NotebookPanel-toolbar [data-jp-item-name="notebook-executor-execute"] jp-button');
-}
-
-async function openDialogFromToolbar(page: IJupyterLabPageFixture, notebookPath: string) {
-  await page.notebook.openByPath(notebookPath);
-  await page.notebook.activate(path.basename(notebookPath));
-  await executeButton(page).click();
-  await expect(dialog(page)).toBeVisible();
-}
 
 /** Every part of `row` lies inside the panel (nothing cut off or hidden by its width). */
 async function expectInsidePanel(page: Page, parts: Locator[]) {
@@ -68,12 +33,6 @@ async function resizePanel(page: Page, width: number) {
   await page.mouse.down();
   await page.mouse.move(h.x + h.width / 2 + (width - box.width), h.y + h.height / 2, { steps: 5 });
   await page.mouse.up();
-}
-
-/** Picks an entry of a row's "more" menu. */
-async function rowAction(page: Page, row: Locator, label: string) {
-  await row.locator('.nx-MoreButton').click();
-  await page.locator('.nx-RowMenu .lm-Menu-item', { hasText: label }).click();
 }
 
 /** Creates a schedule over REST (the dialog's way is tested on its own). */

@@ -8,6 +8,17 @@ describe('errorPlace', () => {
     expect(errorPlace('parameters')).toBe('advanced');
   });
 
+  it("puts an error about a field the backend does not show on top of the form", () => {
+    const local = { fields: ['kernel_name'] } as never;
+    const vertex = { fields: ['machine_type', 'region', 'service_account'] } as never;
+    expect(errorPlace('region', vertex)).toBe('advanced');
+    expect(errorPlace('service_account', vertex)).toBe('advanced');
+    expect(errorPlace('region', local)).toBe('form');
+    expect(errorPlace('machine_type', local)).toBe('form');
+    expect(errorPlace('kernel_name', local)).toBe('field');
+    expect(errorPlace('output_location', local)).toBe('advanced'); // every backend's
+  });
+
   it('puts errors about no shown field on top of the form', () => {
     expect(errorPlace(undefined)).toBe('form');
     expect(errorPlace('submission')).toBe('form');
@@ -28,6 +39,10 @@ describe('errorText', () => {
     expect(errorText('output_location: not a folder: /x', labels, false)).toBe('Output location: not a folder: /x');
     expect(errorText('execution_template.output_location: not a folder', labels, false)).toBe('Output location: not a folder');
     expect(errorText('kernel_name: no kernel cobol', labels, false)).toBe('Environment: no kernel cobol');
+  });
+
+  it("names a bucket backend's output location by its label", () => {
+    expect(errorText('output_location: the bucket does not exist', fieldLabels(__ => __, true), false)).toBe('Cloud Storage bucket: the bucket does not exist');
   });
 
   it('leaves other messages as they are', () => {

@@ -12,11 +12,11 @@ function labels(state: IExecution['state']): string[] {
 
 describe('the rows\' "more" menus', () => {
   it('offer what fits an execution\'s state, in the original\'s words', () => {
-    expect(labels('SUCCEEDED')).toEqual(['Share execution result', 'Import executed notebook', 'Run again', 'Delete']);
-    expect(labels('FAILED')).toEqual(['Share execution result', 'Import executed notebook', 'Run again', 'Delete']);
-    expect(labels('CANCELLED')).toEqual(['Share execution result', 'Run again', 'Delete']);
-    expect(labels('RUNNING')).toEqual(['Cancel', 'Run again']);
-    expect(labels('CANCELLING')).toEqual(['Run again']);
+    expect(labels('SUCCEEDED')).toEqual(['Share execution result', 'Import executed notebook', 'View logs', 'Run again', 'Delete']);
+    expect(labels('FAILED')).toEqual(['Share execution result', 'Import executed notebook', 'View logs', 'Run again', 'Delete']);
+    expect(labels('CANCELLED')).toEqual(['Share execution result', 'View logs', 'Run again', 'Delete']);
+    expect(labels('RUNNING')).toEqual(['View logs', 'Cancel', 'Run again']);
+    expect(labels('CANCELLING')).toEqual(['View logs', 'Run again']);
   });
 
   it('run the action they name', () => {
@@ -25,6 +25,11 @@ describe('the rows\' "more" menus', () => {
       .find(a => a.label === 'Import executed notebook')!
       .run();
     expect(done).toEqual(['importResult']);
+    done.length = 0;
+    executionMenu({ state: 'PREPARING' } as IExecution, actions, __)
+      .find(a => a.label === 'View logs')!
+      .run();
+    expect(done).toEqual(['viewLogs']);
   });
 
   it('offer a schedule\'s actions, pause or resume by its state', () => {

@@ -82,3 +82,30 @@ describe('the schedule filter', () => {
     expect(m.scheduleFilterName).toBe('nightly v2');
   });
 });
+
+describe('the region filter', () => {
+  it('asks the server for one region, and keeps live changes of other regions out', async () => {
+    const client = new MemoryClient();
+    const inRegion = { ...execution('a', null), region: 'europe-west1' };
+    client.executions = [inRegion];
+    const m = model(client);
+    await m.setRegionFilter('europe-west1');
+    expect(client.queries[client.queries.length - 1]).toMatchObject({ region: 'europe-west1' });
+    m.applyChanges({
+      executions: [
+        { ...execution('b', null), region: 'us-central1', create_time: '2026-11-29T10:00:00Z' },
+        { ...execution('c', null), region: 'europe-west1', create_time: '2026-11-29T10:00:00Z' }
+      ],
+      schedules: [],
+      deleted_executions: [],
+      deleted_schedules: []
+    });
+    expect(m.executions.items.map(e => e.id)).toEqual(['c', 'a']);
+    // Paging keeps the filter.
+    m.executions.nextPageToken = 'next';
+    await m.moreExecutions();
+    expect(client.queries[client.queries.length - 1]).toMatchObject({ region: 'europe-west1', page_token: 'next' });
+    await m.setRegionFilter('');
+    expect(client.queries[client.queries.length - 1]).toMatchObject({ region: '' });
+  });
+});

@@ -434,6 +434,16 @@ impl Backend for RayBackend {
         }
     }
 
+    /// A cluster's address is set (it may still be unreachable: submissions say so).
+    fn configured(&self) -> bool {
+        !self.config.address.trim().is_empty()
+    }
+
+    /// The others are refused (see `validate`).
+    fn fields(&self) -> &'static [&'static str] {
+        &["machine_type"]
+    }
+
     /// The machine type is one of the shapes (the first by default); the fields of the
     /// cloud backends are refused, each error naming its field.
     fn validate(&self, spec: &mut ExecutionSpec) -> Result<()> {

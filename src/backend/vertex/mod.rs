@@ -328,6 +328,39 @@ impl Backend for VertexBackend {
         }
     }
 
+    /// Any setting of its own, or a project from the environment (ADC alone, from a
+    /// metadata server, is not looked up here: the config route makes no call).
+    fn configured(&self) -> bool {
+        let c = &self.config;
+        let project_in_env =
+            std::env::var("GOOGLE_CLOUD_PROJECT").is_ok_and(|p| !p.trim().is_empty());
+        project_in_env
+            || [
+                &c.project,
+                &c.output_location,
+                &c.endpoint,
+                &c.service_account,
+                &c.network,
+            ]
+            .iter()
+            .any(|s| !s.is_empty())
+            || !c.regions.is_empty()
+            || !c.container_images.is_empty()
+            || !c.machine_types.is_empty()
+    }
+
+    fn fields(&self) -> &'static [&'static str] {
+        &[
+            "machine_type",
+            "accelerator_type",
+            "accelerator_count",
+            "environment",
+            "region",
+            "service_account",
+            "network",
+        ]
+    }
+
     /// The job's fields, checked before any call, each error naming its field; the
     /// defaults (machine type, region, image, service account, network) filled in.
     fn validate(&self, spec: &mut ExecutionSpec) -> Result<()> {
