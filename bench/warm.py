@@ -232,10 +232,11 @@ def main() -> int:
             server = Server(work, root, f"sqlite://{store_path}", extension=True, name=name, settings=settings)
             try:
                 server.wait_ready()
-                results[name] = rest_rounds(server, args.rounds, store_path, warm_on)
-                if warm_on:
+                if warm_on:  # what the server says its idle pool costs
+                    wait_until(lambda: pool_ready(store_path), 60, "the server's warm pool")
                     status, body = server.get(f"{API}/config")
                     results["rest_idle_pool"] = json.loads(body)["warm_pools"]["local"]
+                results[name] = rest_rounds(server, args.rounds, store_path, warm_on)
             finally:
                 server.stop()
 
