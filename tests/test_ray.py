@@ -308,7 +308,8 @@ def test_a_head_that_dies_mid_run_ends_the_execution_failed(executor, ray_env, t
         assert time.monotonic() < deadline
         time.sleep(0.1)
     ray_env.kill()
-    with pytest.raises(urllib.error.URLError):
+    # Refused, or reset while the dying head still held the connection.
+    with pytest.raises(OSError):
         ray_env.api("GET", "/api/version", timeout=2)
     # Reads show the record as last seen while the head may come back...
     assert executor.get(e.id).state == "RUNNING"
