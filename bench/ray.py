@@ -55,10 +55,13 @@ def bare_rest(head: RayHead, src: Path, work: Path) -> float:
 
 def bare_cli(head: RayHead, src: Path, work: Path) -> float:
     job = uuid.uuid4().hex
-    env = dict(os.environ, RAY_ADDRESS=head.address, RAY_AUTH_TOKEN=head.token)
+    env = dict(os.environ, RAY_ADDRESS=head.address, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=head.token)
     t0 = time.perf_counter()
-    subprocess.run([RAY, "job", "submit", "--submission-id", job, "--", *bare_command(src, work / f"{job}.ipynb").split()],
-                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run([RAY, "job", "submit", "--submission-id", job, "--",
+                           *bare_command(src, work / f"{job}.ipynb").split()],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"ray job submit: exit {done.returncode}: {done.stdout[-2000:]}")
     return time.perf_counter() - t0
 
 
