@@ -12,7 +12,7 @@ mod shares;
 pub use schedules::{Due, DueKey, DueSchedule, Firing};
 
 pub use executions::{ExecutionRow, ListFilter};
-pub use runners::{hostname, pid_alive, WarmRunner};
+pub use runners::WarmRunner;
 pub use shares::Share;
 
 use crate::error::{Error, Result};

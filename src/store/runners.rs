@@ -28,7 +28,7 @@ pub fn hostname() -> String {
     }
 }
 
-pub fn pid_alive(pid: i64) -> bool {
+fn pid_alive(pid: i64) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     pid > 0
         && (unsafe { libc::kill(pid as i32, 0) } == 0
