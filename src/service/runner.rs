@@ -52,13 +52,16 @@ pub async fn run_runner(
     if !store.runner_heartbeat(&runner_id, pid).await? {
         return Ok(()); // the slot was reclaimed before we started
     }
+    // The slot beating: a runner that takes a new slot (below) moves its heartbeat there,
+    // or the new slot would look dead after RUNNER_STALE_AFTER and its run be failed.
+    let (beating_tx, beating) = watch::channel(runner_id.clone());
     let heartbeat = {
         let store = store.clone();
-        let runner_id = runner_id.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(HEARTBEAT_EVERY).await;
-                let _ = store.runner_heartbeat(&runner_id, pid).await;
+                let id = beating.borrow().clone();
+                let _ = store.runner_heartbeat(&id, pid).await;
             }
         })
     };
@@ -94,6 +97,7 @@ pub async fn run_runner(
                 Some(id) => {
                     runner_id = id;
                     store.runner_heartbeat(&runner_id, pid).await?;
+                    let _ = beating_tx.send(runner_id.clone());
                 }
                 None => return Ok(()),
             }
