@@ -129,7 +129,9 @@ pub async fn check(what: &str, response: reqwest::Response) -> Result<reqwest::R
     ))
 }
 
-fn transport_message(e: &reqwest::Error) -> String {
+/// A transport error with its causes (reqwest's own text omits them: "error sending
+/// request" alone). For every HTTP client of the crate.
+pub(crate) fn transport_message(e: &reqwest::Error) -> String {
     use std::error::Error as _;
     let mut text = e.to_string();
     let mut source = e.source();
@@ -139,6 +141,21 @@ fn transport_message(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// The JSON body of a successful answer; one we cannot read is the service's fault.
+/// For every HTTP client of the crate.
+pub(crate) async fn decode<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T> {
+    let url = response.url().to_string();
+    response.json().await.map_err(|e| {
+        Error::resource(
+            url,
+            Failure::Unavailable,
+            format!("an answer we cannot read: {e}"),
+        )
+    })
 }
 
 fn jitter() -> f64 {

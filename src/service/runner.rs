@@ -159,7 +159,14 @@ impl Warming {
         let mut kernel: Option<Kernel> = None;
         let mut starting = Some(Box::pin(Kernel::start(&spec, self.folder.path())));
         loop {
-            if let Some(execution) = store.claim_execution(LOCAL, runner_id).await? {
+            // A read first: a claim takes the store's write lock, and an idle runner looks
+            // every second.
+            let claimed = if store.count_queued(LOCAL).await? > 0 {
+                store.claim_execution(LOCAL, runner_id).await?
+            } else {
+                None
+            };
+            if let Some(execution) = claimed {
                 store.set_runner_warm(runner_id, "").await?;
                 let kernel = match (kernel, starting) {
                     (Some(kernel), _) => Some(kernel),

@@ -88,7 +88,8 @@ pub async fn run_scheduler(
                 );
             }
         }
-        if last_dispatch.elapsed() >= DISPATCH_EVERY {
+        let dispatch_due = last_dispatch.elapsed() >= DISPATCH_EVERY;
+        if dispatch_due {
             // An engine that cannot be reached (a Ray head down, a network outage) must not
             // stop the scheduler: the next dispatch tries again.
             if let Err(e) = service.dispatch().await {
@@ -96,25 +97,18 @@ pub async fn run_scheduler(
                     eprintln!("{} dispatch: {e}", crate::store::now_text());
                 }
             }
-            let due_soon = match earliest {
-                Some(slot) if warmed_for != Some(slot) && until(slot) <= AHEAD_OF_SLOT => {
+            last_dispatch = tokio::time::Instant::now();
+        }
+        // A slot that comes near gets its runs' kernels warmed now, not at the next dispatch.
+        let slot_near = earliest.filter(|s| warmed_for != Some(*s) && until(*s) <= AHEAD_OF_SLOT);
+        if dispatch_due || slot_near.is_some() {
+            let due_soon = match slot_near {
+                Some(slot) => {
                     warmed_for = Some(slot);
                     local_kernels_due_at(&service, slot).await
                 }
-                _ => Vec::new(),
+                None => Vec::new(),
             };
-            if let Err(e) = service.maintain(&due_soon).await {
-                if log {
-                    eprintln!("{} warm pool: {e}", crate::store::now_text());
-                }
-            }
-            last_dispatch = tokio::time::Instant::now();
-        } else if let Some(slot) =
-            earliest.filter(|s| warmed_for != Some(*s) && until(*s) <= AHEAD_OF_SLOT)
-        {
-            // A slot comes near: its runs' kernels are warmed now, not at the next dispatch.
-            warmed_for = Some(slot);
-            let due_soon = local_kernels_due_at(&service, slot).await;
             if let Err(e) = service.maintain(&due_soon).await {
                 if log {
                     eprintln!("{} warm pool: {e}", crate::store::now_text());
@@ -131,10 +125,7 @@ pub async fn run_scheduler(
                 .as_deref()
                 .and_then(crate::schedule::parse_instant)
         };
-        let until_due = earliest.map(|t| {
-            Duration::try_from(t.duration_since(crate::schedule::scheduler_now()))
-                .unwrap_or(Duration::ZERO)
-        });
+        let until_due = earliest.map(until);
         if let (Some(slot), Some(wait)) = (earliest, until_due) {
             if wait <= PREPARE_AHEAD
                 && wait > Duration::ZERO
@@ -145,10 +136,7 @@ pub async fn run_scheduler(
                 }
             }
         }
-        let until_due = earliest.map(|t| {
-            Duration::try_from(t.duration_since(crate::schedule::scheduler_now()))
-                .unwrap_or(Duration::ZERO)
-        });
+        let until_due = earliest.map(until);
         let is_prepared = |slot| prepared.as_ref().is_some_and(|p| Some(p.slot) == slot);
         let nap = match until_due {
             // Wake in time to prepare the slot, then at the slot.

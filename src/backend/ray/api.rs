@@ -5,6 +5,7 @@
 //! (often a Python traceback).
 
 use crate::error::{Error, Failure, Result};
+use crate::google::{decode, transport_message};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -208,17 +209,6 @@ impl Client {
     }
 }
 
-async fn decode<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T> {
-    let url = response.url().to_string();
-    response.json().await.map_err(|e| {
-        Error::resource(
-            url,
-            Failure::Unavailable,
-            format!("an answer we cannot read: {e}"),
-        )
-    })
-}
-
 /// The line of a plain-text error that says what happened (the last of a traceback).
 fn last_line(body: &str) -> String {
     let line = body
@@ -231,18 +221,6 @@ fn last_line(body: &str) -> String {
     } else {
         line.chars().take(500).collect()
     }
-}
-
-fn transport_message(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Failure, Result};
 use crate::google;
+use crate::google::decode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -209,17 +210,6 @@ impl Client {
         .await
         .map(drop)
     }
-}
-
-async fn decode<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T> {
-    let url = response.url().to_string();
-    response.json().await.map_err(|e| {
-        Error::resource(
-            url,
-            Failure::Unavailable,
-            format!("an answer we cannot read: {e}"),
-        )
-    })
 }
 
 /// The region of a job's resource name (`projects/p/locations/{region}/customJobs/id`).
