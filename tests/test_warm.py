@@ -209,7 +209,7 @@ def test_a_run_of_another_kernelspec_starts_cold(tmp_path):
         # Submitted with serve's environment, so its kernelspec is found.
         run = submit_from_cli(url, src, env)
         started = float(stdout_of(run["output_notebook_uri"]))
-        assert started >= submitted - 0.5
+        assert started >= submitted - 0.5, ("the run did not start a kernel of its own", started, submitted)
         assert json.loads(Path(run["output_notebook_uri"]).read_text())["metadata"]["kernelspec"]["name"] == "other"
     finally:
         stop_serve(serve)
