@@ -5,10 +5,12 @@ root, as PostgreSQL refuses to run as root)."""
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -72,12 +74,8 @@ def write_old_store(url: str, sql_path, postgres: PostgresServer | None = None):
     """Creates a store as an older version wrote it, from that version's frozen schema."""
     sql = open(sql_path).read()
     if url.startswith("sqlite://"):
-        import sqlite3
-
-        path = url.removeprefix("sqlite://")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with sqlite3.connect(path) as db:
-            db.executescript(sql)
+        os.makedirs(os.path.dirname(url.removeprefix("sqlite://")), exist_ok=True)
+        _sqlite_child(url, sql, script=True)
     else:
         # The migrations' own dialect rule (src/store/migrations.rs, `for_postgres`).
         sql = sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").replace("INTEGER", "BIGINT")
@@ -87,9 +85,42 @@ def write_old_store(url: str, sql_path, postgres: PostgresServer | None = None):
 def execute_sql(url: str, sql: str, postgres: PostgresServer | None = None):
     """Runs SQL text against a store, behind the core's back (to set up a state no API makes)."""
     if url.startswith("sqlite://"):
-        import sqlite3
-
-        with sqlite3.connect(url.removeprefix("sqlite://")) as db:
-            db.executescript(sql)
+        _sqlite_child(url, sql, script=True)
     else:
         postgres.execute_sql(url, sql)
+
+
+def query_sql(store, sql: str, *params) -> list[tuple]:
+    """Rows of one query on a SQLite store (a URL or a path), read behind the core's back."""
+    url = store if str(store).startswith("sqlite://") else f"sqlite://{store}"
+    return [tuple(row) for row in _sqlite_child(url, sql, params=list(params))]
+
+
+# Never open a store with Python's sqlite3 in a process that has loaded the core: the core links
+# its own SQLite, and two SQLite libraries in one process undo each other's POSIX locks when one
+# closes its file, which corrupts the database ("database disk image is malformed", SQLite's
+# "How To Corrupt An SQLite Database File", 2.2.1). A child process holds its own locks.
+_SQLITE_CHILD = """
+import json, sqlite3, sys
+job = json.load(sys.stdin)
+db = sqlite3.connect(job["path"], timeout=30)
+try:
+    if job["script"]:
+        db.executescript(job["sql"])
+        rows = []
+    else:
+        rows = db.execute(job["sql"], job["params"]).fetchall()
+    db.commit()
+finally:
+    db.close()
+json.dump(rows, sys.stdout)
+"""
+
+
+def _sqlite_child(url: str, sql: str, script: bool = False, params: list | None = None) -> list:
+    job = {"path": url.removeprefix("sqlite://"), "sql": sql, "script": script, "params": params or []}
+    done = subprocess.run([sys.executable, "-c", _SQLITE_CHILD], input=json.dumps(job), text=True,
+                          capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"SQL on {url} failed: {done.stderr.strip()}")
+    return json.loads(done.stdout)

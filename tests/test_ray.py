@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import pytest
 import notebook_executor as nx
 from helpers import notebook
 from ray_head import RAY_TOKEN, non_loopback_sockets
-from stores import execute_sql
+from stores import execute_sql, query_sql
 
 # Not from conftest: this file runs in one session with tests/server (whose conftest takes that name).
 CLI = Path(sys.executable).parent / "notebook-executor"
@@ -288,8 +287,7 @@ def test_serve_fires_a_ray_schedule_with_no_jupyterlab(ray_env, tmp_path):
         while state != "SUCCEEDED":
             assert time.monotonic() < deadline, (state, (tmp_path / "serve.log").read_text())
             time.sleep(0.3)
-            with sqlite3.connect(store_path) as db:
-                row = db.execute("SELECT id, state FROM executions WHERE schedule_id = ?", (s.id,)).fetchone()
+            row = next(iter(query_sql(store_path, "SELECT id, state FROM executions WHERE schedule_id = ?", s.id)), None)
             state = row and row[1]
             assert state not in ("FAILED", "EXPIRED", "CANCELLED"), (state, (tmp_path / "serve.log").read_text())
         assert ray_env.job(row[0])["metadata"]["notebook-executor-schedule"] == s.id

@@ -18,6 +18,7 @@ import pytest
 import notebook_executor as nx
 from conftest import CLI, run_cli
 from helpers import notebook, stdout_of
+from stores import execute_sql
 
 
 def utc(text: str) -> dt.datetime:
@@ -284,13 +285,8 @@ def test_the_store_refuses_a_second_execution_for_a_slot(store_url, request, tmp
     slot = s.next_run_time
     [first] = ex.fire_due(slot)
     rewind = f"UPDATE schedules SET next_run_time = '{slot}' WHERE id = '{s.id}'"
-    if store_url.startswith("sqlite://"):
-        import sqlite3
-
-        with sqlite3.connect(store_url.removeprefix("sqlite://")) as db:
-            db.execute(rewind)
-    else:
-        request.getfixturevalue("postgres").execute_sql(store_url, rewind)
+    postgres = None if store_url.startswith("sqlite://") else request.getfixturevalue("postgres")
+    execute_sql(store_url, rewind, postgres)
     assert ex.get_schedule(s.id).next_run_time == slot
     assert ex.fire_due(slot) == []
     assert [e.id for e in ex.list(schedule_id=s.id).items] == [first.id]

@@ -14,7 +14,7 @@ import pytest
 import notebook_executor as nx
 from conftest import VERTEX_IMAGE, VERTEX_PROJECT, run_cli
 from helpers import notebook
-from stores import execute_sql
+from stores import execute_sql, query_sql
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"}
 
@@ -254,15 +254,12 @@ def test_serve_fires_a_vertex_schedule_with_no_jupyterlab(vertex_env, tmp_path):
     serve = subprocess.Popen([sys.executable, "-m", "notebook_executor.cli", "serve", "--store", store],
                              stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
-        import sqlite3
-
         deadline = time.monotonic() + 90
         state = None
         while state != "SUCCEEDED":
             assert time.monotonic() < deadline, (state, (tmp_path / "serve.log").read_text())
             time.sleep(0.3)
-            with sqlite3.connect(store_path) as db:
-                row = db.execute("SELECT state, region FROM executions WHERE schedule_id = ?", (s.id,)).fetchone()
+            row = next(iter(query_sql(store_path, "SELECT state, region FROM executions WHERE schedule_id = ?", s.id)), None)
             state = row and row[0]
             assert state not in ("FAILED", "EXPIRED", "CANCELLED"), state
         assert row[1] == "us-east1"

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 import notebook_executor as nx
 from conftest import CLI
 from helpers import notebook, stdout_of
+from stores import execute_sql, query_sql
 
 # What the notebook reports about the kernel it runs in.
 PROBE = """
@@ -62,8 +62,7 @@ def stop_serve(process: subprocess.Popen) -> str:
 
 def waiting_runners(store_path: Path) -> list[tuple[str, int]]:
     """(kernelspec, pid) of the runners waiting with a kernel, as the store lists them."""
-    with sqlite3.connect(store_path) as db:
-        return db.execute("SELECT warm_kernel, pid FROM runners WHERE warm_kernel <> '' AND pid > 0").fetchall()
+    return query_sql(store_path, "SELECT warm_kernel, pid FROM runners WHERE warm_kernel <> '' AND pid > 0")
 
 
 def until(predicate, timeout: float, what: str):
@@ -225,8 +224,7 @@ def test_a_schedule_slot_gets_warm_kernels_ahead(tmp_path):
     src = notebook(tmp_path / "tick.ipynb", "import psutil, time; print(psutil.Process().create_time(), time.time())")
     schedules = [ex.create_schedule(src, "* * * * *") for _ in range(2)]
     slot = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) + dt.timedelta(minutes=5)
-    with sqlite3.connect(store_path) as db:
-        db.execute("UPDATE schedules SET next_run_time = ?", (slot.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),))
+    execute_sql(url, f"UPDATE schedules SET next_run_time = '{slot.strftime('%Y-%m-%dT%H:%M:%S.000000Z')}'")
     started = time.time()
     offset = slot.timestamp() - 20 - started
     env = dict(os.environ, NOTEBOOK_EXECUTOR_CLOCK_OFFSET_SECONDS=str(offset))

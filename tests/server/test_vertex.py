@@ -5,10 +5,10 @@ emulator on loopback."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from helpers import notebook
+from stores import query_sql
 from test_restart import Server
 
 
@@ -39,8 +39,8 @@ async def test_a_vertex_run_over_rest(vertex_env, api, root, fake_gcs):
 
 
 def _state(store_path, id) -> str:
-    with sqlite3.connect(store_path) as db:
-        return db.execute("SELECT state FROM executions WHERE id = ?", (id,)).fetchone()[0]
+    [(state,)] = query_sql(store_path, "SELECT state FROM executions WHERE id = ?", id)
+    return state
 
 
 def test_a_server_restarted_while_its_job_runs_follows_it_to_the_end(vertex_env, fake_vertex, tmp_path):

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 
 import psutil
 
+from stores import query_sql
+
 
 def waiting(store_path) -> list[int]:
-    with sqlite3.connect(store_path) as db:
-        return [pid for (pid,) in db.execute("SELECT pid FROM runners WHERE warm_kernel <> '' AND pid > 0")]
+    return [pid for (pid,) in query_sql(store_path, "SELECT pid FROM runners WHERE warm_kernel <> '' AND pid > 0")]
 
 
 async def until(predicate, timeout: float, what: str):
