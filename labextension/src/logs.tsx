@@ -1,11 +1,13 @@
 // The logs of one execution (every backend): the end of what its run has printed, the
-// engine's job log for Ray or the notebook's own output for the others, refreshable.
+// engine's job log for Ray or the notebook's own output for the others, read again every few
+// seconds while the execution runs, and refreshable.
 
 import { Dialog } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { ExecutorClient, IExecution, ILogs } from './api';
+import { ILogRead, LogFollower } from './logFollow';
 import { browserTimeZone, formatZonedTime } from './states';
 
 function LogsPanel(props: { client: ExecutorClient; execution: IExecution; trans: TranslationBundle }): JSX.Element {
@@ -14,25 +16,39 @@ function LogsPanel(props: { client: ExecutorClient; execution: IExecution; trans
   const [logs, setLogs] = useState<ILogs | null>(null);
   const [error, setError] = useState('');
   const [loading, setLoading] = useState(false);
+  const [following, setFollowing] = useState(false);
   const [readAt, setReadAt] = useState('');
   const text = useRef<HTMLPreElement>(null);
+  const follower = useRef<LogFollower | null>(null);
+
+  useEffect(() => {
+    const read = async (): Promise<ILogRead> => {
+      const { state } = await client.getExecution(execution.id);
+      return { state, logs: await client.logs(execution.id) };
+    };
+    const f = new LogFollower({
+      read,
+      onRead: r => {
+        setLogs(r.logs);
+        setError('');
+        setReadAt(new Date().toISOString());
+        setFollowing(f.following);
+      },
+      onError: e => setError(e.message)
+    });
+    follower.current = f;
+    void load();
+    return () => f.dispose();
+  }, []);
 
   const load = async () => {
     setLoading(true);
     try {
-      setLogs(await client.logs(execution.id));
-      setError('');
-      setReadAt(new Date().toISOString());
-    } catch (e) {
-      setError((e as Error).message);
+      await follower.current?.refresh();
     } finally {
       setLoading(false);
     }
   };
-
-  useEffect(() => {
-    void load();
-  }, []);
 
   // The end is what matters (the newest lines, an error): show it.
   useLayoutEffect(() => {
@@ -47,6 +63,7 @@ function LogsPanel(props: { client: ExecutorClient; execution: IExecution; trans
         <span className="nx-ListCaption">
           {logs ? (logs.source === 'job' ? __("The job's log on the cluster") : __("The notebook's output and errors")) : ''}
           {readAt && ` · ${__('read %1', formatZonedTime(readAt, browserTimeZone()))}`}
+          {following && ` · ${__('following while it runs')}`}
         </span>
         <button type="button" className="jp-mod-styled nx-SmallButton" disabled={loading} onClick={() => void load()}>
           {loading ? __('Loading…') : __('Refresh')}

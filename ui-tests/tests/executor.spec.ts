@@ -223,6 +223,31 @@ test.describe('Notebook Executor', () => {
     await page.screenshot({ path: path.join(SHOTS, 'executions-failed-light.png') });
   });
 
+  test('the logs of a running execution follow it until it ends', async ({ page, tmpPath }) => {
+    const nb = await upload(page, tmpPath, 'steps.ipynb');
+    await page.evaluate(async b => {
+      const r = await fetch('/notebook-executor/api/v1/executions', { method: 'POST', body: JSON.stringify(b) });
+      if (r.status !== 201) {
+        throw new Error(await r.text());
+      }
+    }, { input_notebook: nb, display_name: 'followed logs' });
+    await openPanel(page, 'Executions');
+    const row = panel(page).locator('.nx-Item').filter({ hasText: 'followed logs' }).first();
+    await expect(row.locator('.nx-Badge')).toHaveAttribute('data-state', 'RUNNING', { timeout: 60_000 });
+    await rowAction(page, row, 'View logs');
+    const logs = page.locator('.nx-LogsDialog');
+    const text = logs.locator('.nx-LogsText');
+    await expect(text).toContainText('step 1: loading', { timeout: 30_000 });
+    await expect(text).not.toContainText('step 2');
+    await expect(logs).toContainText('following while it runs');
+    // No click: the next line comes by itself, and the following stops with the run.
+    await expect(text).toContainText('step 2: training', { timeout: 30_000 });
+    await expect(row.locator('.nx-Badge')).toHaveAttribute('data-state', 'SUCCEEDED', { timeout: 30_000 });
+    await expect(logs).not.toContainText('following while it runs', { timeout: 10_000 });
+    await expect(text).toContainText('step 1: loading');
+    await logs.getByRole('button', { name: 'Close' }).click();
+  });
+
   test('a schedule: its times in its zone everywhere, its filter named and cleared when it is deleted', async ({ page, tmpPath }) => {
     const nb = await upload(page, tmpPath, 'train.ipynb');
     await openDialogFromToolbar(page, nb);
