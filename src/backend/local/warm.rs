@@ -124,15 +124,57 @@ pub struct KeeperLock {
 }
 
 impl KeeperLock {
+    /// Takes a new lock, and removes the files of keepers that died without removing theirs
+    /// (killed). The file gets its name once locked, so that a lock file free under its
+    /// name is always a dead keeper's.
     pub fn acquire() -> Result<KeeperLock> {
-        let path =
-            create_runtime_dir()?.join(format!("keeper-{}.lock", uuid::Uuid::new_v4().simple()));
-        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        // SAFETY: flock on a file descriptor we own.
-        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) } != 0 {
-            return Err(Error::io(&path, std::io::Error::last_os_error()));
+        let dir = create_runtime_dir()?;
+        let id = uuid::Uuid::new_v4().simple();
+        let fresh = dir.join(format!(".keeper-{id}.new"));
+        let path = dir.join(format!("{KEEPER_PREFIX}{id}{KEEPER_SUFFIX}"));
+        let file = std::fs::File::create(&fresh).map_err(|e| Error::io(&fresh, e))?;
+        let locked = try_flock(&file, libc::LOCK_EX)
+            .and_then(|()| std::fs::rename(&fresh, &path))
+            .map_err(|e| Error::io(&path, e));
+        if let Err(e) = locked {
+            let _ = std::fs::remove_file(&fresh);
+            return Err(e);
         }
+        remove_dead_keepers(&dir);
         Ok(KeeperLock { file, path })
+    }
+}
+
+const KEEPER_PREFIX: &str = "keeper-";
+const KEEPER_SUFFIX: &str = ".lock";
+
+fn try_flock(file: &std::fs::File, operation: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: flock on a file descriptor we own; a lock we get goes with `file`.
+    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(file), operation) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Removes the lock files nobody holds (taking each lock first, so that a live keeper's
+/// file is never removed).
+fn remove_dead_keepers(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(KEEPER_PREFIX) && name.ends_with(KEEPER_SUFFIX)) {
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(entry.path()) else {
+            continue;
+        };
+        if try_flock(&file, libc::LOCK_EX | libc::LOCK_NB).is_ok() {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -141,8 +183,7 @@ impl Drop for KeeperLock {
         let _ = std::fs::remove_file(&self.path);
         // The lock goes with the file descriptor; unlock first so that no runner that
         // opened the file before its removal sees it held.
-        // SAFETY: as in `acquire`.
-        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&self.file), libc::LOCK_UN) };
+        let _ = try_flock(&self.file, libc::LOCK_UN);
     }
 }
 
@@ -151,14 +192,7 @@ pub fn keeper_holds(path: &std::path::Path) -> bool {
     let Ok(file) = std::fs::File::open(path) else {
         return false; // removed: let go
     };
-    // SAFETY: flock on a file descriptor we own; a lock we get goes with `file`.
-    let free = unsafe {
-        libc::flock(
-            std::os::fd::AsRawFd::as_raw_fd(&file),
-            libc::LOCK_SH | libc::LOCK_NB,
-        )
-    } == 0;
-    !free
+    try_flock(&file, libc::LOCK_SH | libc::LOCK_NB).is_err()
 }
 
 /// Where a warm runner listens for "work is queued" (a datagram socket: a wake-up sent
@@ -307,6 +341,21 @@ mod tests {
         drop(lock);
         assert!(!keeper_holds(&path));
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_dead_keepers_file_is_removed_by_the_next_keeper_and_a_live_ones_kept() {
+        let live = KeeperLock::acquire().unwrap();
+        // A keeper killed while it held its lock: its file stays, unlocked.
+        let dead = runtime_dir().join(format!(
+            "{KEEPER_PREFIX}dead-{}{KEEPER_SUFFIX}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::write(&dead, b"").unwrap();
+        let next = KeeperLock::acquire().unwrap();
+        assert!(!dead.exists());
+        assert!(live.path.exists() && keeper_holds(&live.path));
+        assert!(next.path.exists() && keeper_holds(&next.path));
     }
 
     #[test]
