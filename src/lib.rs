@@ -8,6 +8,7 @@ pub mod google;
 pub mod kernel;
 pub mod model;
 pub mod notebook;
+pub mod owner_lock;
 pub mod params;
 mod py;
 pub mod render;

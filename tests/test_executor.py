@@ -194,10 +194,17 @@ def test_runner_killed_mid_run_ends_failed(executor, store_url, tmp_path):
     wait_for_state(executor, e.id, {"RUNNING"})
     runners = runner_processes(store_url)
     assert len(runners) == 1
+    [kernel] = runners[0].children()
+    [connection_file] = [a for a in kernel.cmdline() if a.endswith("kernel.json")]
+    kernel_dir = Path(connection_file).parent
     runners[0].send_signal(signal.SIGKILL)
     done = executor.wait(e.id, timeout=30)
     assert done.state == "FAILED"
     assert "runner process ended without recording a result" in done.state_message
+    # The killed runner could not remove its kernel's folder; the next runner does.
+    assert kernel_dir.exists()
+    assert executor.wait(executor.submit(notebook(tmp_path / "next.ipynb", "1")).id, timeout=60).state == "SUCCEEDED"
+    assert not kernel_dir.exists()
 
 
 def test_recovery_of_dead_runners_leaves_other_backends_alone(executor, store_url, request, tmp_path):

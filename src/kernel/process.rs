@@ -3,6 +3,7 @@
 
 use super::spec::KernelSpec;
 use crate::error::{Error, Result};
+use crate::owner_lock::OwnerLock;
 use jupyter_protocol::ConnectionInfo;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -13,6 +14,9 @@ pub struct KernelProcess {
     pgid: i32,
     /// Private folder holding the connection file and the kernel's own stdout/stderr.
     runtime_dir: tempfile::TempDir,
+    /// Says the folder is in use (a killed runner's folder is found by its free lock and
+    /// removed by the next runner).
+    _owner: OwnerLock,
     exited: Option<std::process::ExitStatus>,
 }
 
@@ -30,10 +34,13 @@ impl KernelProcess {
                 message: format!("kernelspec '{}' has an empty argv", spec.name),
             });
         }
+        remove_dead_runtime_dirs();
         let runtime_dir = tempfile::Builder::new()
-            .prefix("notebook-executor-kernel-")
+            .prefix(RUNTIME_DIR_PREFIX)
             .tempdir()
             .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let owner_path = runtime_dir.path().join(OWNER_LOCK);
+        let owner = OwnerLock::create(&owner_path).map_err(|e| Error::io(&owner_path, e))?;
         let connection_file = runtime_dir.path().join("kernel.json");
         let info_json = serde_json::to_vec(info).expect("connection info serializes");
         std::fs::write(&connection_file, info_json).map_err(|e| Error::io(&connection_file, e))?;
@@ -99,6 +106,7 @@ impl KernelProcess {
             child,
             pgid,
             runtime_dir,
+            _owner: owner,
             exited: None,
         })
     }
@@ -190,6 +198,23 @@ impl KernelProcess {
             .trim()
             .to_owned()
     }
+}
+
+const RUNTIME_DIR_PREFIX: &str = "notebook-executor-kernel-";
+const OWNER_LOCK: &str = "owner.lock";
+
+/// Once per process, before its first kernel: the folders of kernels whose runner was
+/// killed (a drop removes the folder otherwise).
+fn remove_dead_runtime_dirs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        crate::owner_lock::remove_dead_folders(
+            &std::env::temp_dir(),
+            RUNTIME_DIR_PREFIX,
+            OWNER_LOCK,
+            std::time::Duration::from_secs(600),
+        );
+    });
 }
 
 impl Drop for KernelProcess {

@@ -10,6 +10,7 @@
 //! next submission, or until a schedule's slot comes near.
 
 use crate::error::{Error, Result};
+use crate::owner_lock::{self, OwnerLock};
 use crate::store::{time_text_ago, Store};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -119,7 +120,7 @@ fn create_runtime_dir() -> Result<PathBuf> {
 /// it (a pid could be reused, and a server inside a longer-lived process stops keeping
 /// while its process lives on).
 pub struct KeeperLock {
-    file: std::fs::File,
+    lock: OwnerLock,
     pub path: PathBuf,
 }
 
@@ -132,30 +133,21 @@ impl KeeperLock {
         let id = uuid::Uuid::new_v4().simple();
         let fresh = dir.join(format!(".keeper-{id}.new"));
         let path = dir.join(format!("{KEEPER_PREFIX}{id}{KEEPER_SUFFIX}"));
-        let file = std::fs::File::create(&fresh).map_err(|e| Error::io(&fresh, e))?;
-        let locked = try_flock(&file, libc::LOCK_EX)
-            .and_then(|()| std::fs::rename(&fresh, &path))
-            .map_err(|e| Error::io(&path, e));
-        if let Err(e) = locked {
+        let locked = OwnerLock::create(&fresh).and_then(|lock| {
+            std::fs::rename(&fresh, &path)?;
+            Ok(lock)
+        });
+        let lock = locked.map_err(|e| {
             let _ = std::fs::remove_file(&fresh);
-            return Err(e);
-        }
+            Error::io(&path, e)
+        })?;
         remove_dead_keepers(&dir);
-        Ok(KeeperLock { file, path })
+        Ok(KeeperLock { lock, path })
     }
 }
 
 const KEEPER_PREFIX: &str = "keeper-";
 const KEEPER_SUFFIX: &str = ".lock";
-
-fn try_flock(file: &std::fs::File, operation: libc::c_int) -> std::io::Result<()> {
-    // SAFETY: flock on a file descriptor we own; a lock we get goes with `file`.
-    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(file), operation) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
 
 /// Removes the lock files nobody holds (taking each lock first, so that a live keeper's
 /// file is never removed).
@@ -166,13 +158,10 @@ fn remove_dead_keepers(dir: &std::path::Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if !(name.starts_with(KEEPER_PREFIX) && name.ends_with(KEEPER_SUFFIX)) {
-            continue;
-        }
-        let Ok(file) = std::fs::File::open(entry.path()) else {
-            continue;
-        };
-        if try_flock(&file, libc::LOCK_EX | libc::LOCK_NB).is_ok() {
+        if name.starts_with(KEEPER_PREFIX)
+            && name.ends_with(KEEPER_SUFFIX)
+            && OwnerLock::take_if_free(&entry.path()).is_some()
+        {
             let _ = std::fs::remove_file(entry.path());
         }
     }
@@ -180,19 +169,16 @@ fn remove_dead_keepers(dir: &std::path::Path) {
 
 impl Drop for KeeperLock {
     fn drop(&mut self) {
+        // Removed, then let go: a runner that opened the file before its removal sees the
+        // lock free, and one that opens it after finds no file; both let go.
         let _ = std::fs::remove_file(&self.path);
-        // The lock goes with the file descriptor; unlock first so that no runner that
-        // opened the file before its removal sees it held.
-        let _ = try_flock(&self.file, libc::LOCK_UN);
+        self.lock.release();
     }
 }
 
-/// Whether a keeper still holds the lock at `path`.
+/// Whether a keeper still holds the lock at `path` (a removed file: it let go).
 pub fn keeper_holds(path: &std::path::Path) -> bool {
-    let Ok(file) = std::fs::File::open(path) else {
-        return false; // removed: let go
-    };
-    try_flock(&file, libc::LOCK_SH | libc::LOCK_NB).is_err()
+    owner_lock::is_held(path)
 }
 
 /// Where a warm runner listens for "work is queued" (a datagram socket: a wake-up sent
