@@ -5,6 +5,7 @@ pub mod backend;
 pub mod engine;
 pub mod error;
 pub mod google;
+pub mod jupyter_paths;
 pub mod kernel;
 pub mod model;
 pub mod notebook;

@@ -124,3 +124,35 @@ def _sqlite_child(url: str, sql: str, script: bool = False, params: list | None 
     if done.returncode != 0:
         raise RuntimeError(f"SQL on {url} failed: {done.stderr.strip()}")
     return json.loads(done.stdout)
+
+
+def this_minute():
+    """The start of this minute (UTC): a slot due now, on time."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+
+
+def serve_fires(store_path, schedule_id: str, slot, log_path, timeout: float = 90) -> dict:
+    """Brings a schedule's next slot to `slot` (this minute's: no waiting for a minute to turn),
+    runs `notebook-executor serve` alone on the store, and returns the record of the execution
+    it fired once SUCCEEDED (failing on any other end, with serve's log)."""
+    store = f"sqlite://{store_path}"
+    execute_sql(store, f"UPDATE schedules SET next_run_time = '{slot.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}' "
+                       f"WHERE id = '{schedule_id}';")
+    with open(log_path, "w") as log:
+        serve = subprocess.Popen([sys.executable, "-m", "notebook_executor.cli", "serve", "--store", store],
+                                 stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = query_sql(store_path, "SELECT id, state, region FROM executions WHERE schedule_id = ?", schedule_id)
+            record = dict(zip(("id", "state", "region"), rows[0])) if rows else {"state": None}
+            if record["state"] == "SUCCEEDED":
+                return record
+            assert record["state"] not in ("FAILED", "EXPIRED", "CANCELLED"), (record, open(log_path).read())
+            assert time.monotonic() < deadline, (record, open(log_path).read())
+            time.sleep(0.3)
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)

@@ -16,7 +16,7 @@ import pytest
 
 import notebook_executor as nx
 from helpers import notebook, stdout_of
-from stores import execute_sql, write_old_store
+from stores import execute_sql, query_sql, write_old_store
 
 
 @pytest.fixture
@@ -55,6 +55,9 @@ def test_submit_returns_at_once_and_runs_in_background(executor, tmp_path):
     assert done.progress.cells_done == done.progress.cells_total == 3
     assert done.start_time and done.end_time and done.create_time <= done.start_time <= done.end_time
     assert stdout_of(done.output_notebook_uri) == "42\n"
+    # papermill's metadata names the notebook submitted, not the snapshot the run read.
+    executed = json.loads(Path(done.output_notebook_uri).read_text())
+    assert executed["metadata"]["papermill"]["input_path"] == done.input_notebook == str(src)
     name = Path(done.output_notebook_uri).name
     assert name.startswith("nb-") and name.endswith(f"-{e.id[:8]}.ipynb")
     # The rendered result sits next to the notebook, under the same name.
@@ -383,6 +386,23 @@ def test_cli_submit_list_show_cancel_delete_import(store_url, tmp_path):
     bad = run_cli("submit", src, "--backend", "nope", *store)
     assert bad.returncode == 2 and "unknown backend" in bad.stderr
 
+
+
+def test_without_a_store_url_the_store_is_a_wal_sqlite_file_in_the_jupyter_data_dir(tmp_path):
+    from conftest import run_cli
+
+    data = tmp_path / "jupyter-data"
+    env = {"JUPYTER_DATA_DIR": str(data), "NOTEBOOK_EXECUTOR_STORE": ""}
+    src = notebook(tmp_path / "nb.ipynb", "print('kept')")
+    done = run_cli("submit", src, "--wait", "--json", env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    execution = json.loads(done.stdout)
+    store = data / "notebook_executor" / "store.sqlite"
+    assert query_sql(store, "PRAGMA journal_mode") == [("wal",)]
+    assert query_sql(store, "SELECT id, state FROM executions") == [(execution["id"], "SUCCEEDED")]
+    # The results go beside it by default.
+    assert execution["output_notebook_uri"].startswith(str(data / "notebook_executor" / "outputs") + "/")
+    assert stdout_of(execution["output_notebook_uri"]) == "kept\n"
 
 
 def test_burst_of_500_all_reach_a_terminal_state(store_url, tmp_path):

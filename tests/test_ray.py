@@ -9,7 +9,6 @@ later test needs one."""
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 import notebook_executor as nx
 from helpers import notebook
 from ray_head import RAY_TOKEN, non_loopback_sockets
-from stores import execute_sql, query_sql
+from stores import execute_sql, serve_fires, this_minute
 
 # Not from conftest: this file runs in one session with tests/server (whose conftest takes that name).
 CLI = Path(sys.executable).parent / "notebook-executor"
@@ -74,7 +73,8 @@ def test_a_run_on_ray_from_submit_to_result(executor, ray_env, tmp_path):
     out = e.output_notebook_uri
     stem = out[:-len(".ipynb")]
     assert out.startswith(str(tmp_path / "outputs" / "report-"))
-    assert job["entrypoint"] == (f"{CLI} run {stem}.input.ipynb {out} --status {stem}.status.json --no-progress "
+    assert job["entrypoint"] == (f"{CLI} run {stem}.input.ipynb {out} --status {stem}.status.json "
+                                 f"--recorded-input-path {src} --no-progress "
                                  "--log-output -k python3 --parameters-json '{\"day\":\"tuesday\"}'")
     # The record follows the job: PREPARING while Ray starts it, RUNNING with cell
     # progress, SUCCEEDED.
@@ -88,6 +88,7 @@ def test_a_run_on_ray_from_submit_to_result(executor, ray_env, tmp_path):
     assert seen[-2:] == ["RUNNING", "SUCCEEDED"], seen
     assert done.progress.cells_done == done.progress.cells_total == 5  # with the injected cell
     assert stdout_of(out) == "day tuesday\ndone\n"
+    assert json.load(open(out))["metadata"]["papermill"]["input_path"] == e.input_notebook == str(src)
     assert "day tuesday" in open(done.output_html_uri).read()
     assert ray_env.job(e.id)["status"] == "SUCCEEDED"
     # The job's logs, as Ray keeps them: the entrypoint's output, the notebook's streams.
@@ -268,32 +269,14 @@ def test_the_clusters_token(executor, monkeypatch, tmp_path, token, error_class,
 
 def test_serve_fires_a_ray_schedule_with_no_jupyterlab(ray_env, tmp_path):
     """A schedule fires a Ray job from `notebook-executor serve` alone, and serve's
-    dispatcher follows the job to its end. The slot is brought to now in the store."""
+    dispatcher follows the job to its end."""
     store_path = tmp_path / "store.sqlite"
-    store = f"sqlite://{store_path}"
-    executor = nx.Executor(store, output_dir=str(tmp_path / "outputs"))
-    slot = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
-    s = executor.create_schedule(notebook(tmp_path / "daily.ipynb", "print('daily')"),
-                                 f"{slot.minute} {slot.hour} * * *", backend="ray", machine_type="two-cpus",
-                                 output_location=str(tmp_path / "outputs"))
-    execute_sql(store, f"UPDATE schedules SET next_run_time = '{slot.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}' "
-                       f"WHERE id = '{s.id}';")
-    log = open(tmp_path / "serve.log", "w")
-    serve = subprocess.Popen([sys.executable, "-m", "notebook_executor.cli", "serve", "--store", store],
-                             stdout=log, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        state = None
-        while state != "SUCCEEDED":
-            assert time.monotonic() < deadline, (state, (tmp_path / "serve.log").read_text())
-            time.sleep(0.3)
-            row = next(iter(query_sql(store_path, "SELECT id, state FROM executions WHERE schedule_id = ?", s.id)), None)
-            state = row and row[1]
-            assert state not in ("FAILED", "EXPIRED", "CANCELLED"), (state, (tmp_path / "serve.log").read_text())
-        assert ray_env.job(row[0])["metadata"]["notebook-executor-schedule"] == s.id
-    finally:
-        serve.terminate()
-        serve.wait(timeout=30)
+    executor = nx.Executor(f"sqlite://{store_path}", output_dir=str(tmp_path / "outputs"))
+    slot = this_minute()
+    s = executor.create_schedule(notebook(tmp_path / "daily.ipynb", "print('daily')"), f"{slot.minute} {slot.hour} * * *",
+                                 backend="ray", machine_type="two-cpus", output_location=str(tmp_path / "outputs"))
+    fired = serve_fires(store_path, s.id, slot, tmp_path / "serve.log")
+    assert ray_env.job(fired["id"])["metadata"]["notebook-executor-schedule"] == s.id
 
 
 # Last: it kills the session's head (a later test would get a new one from `ray_env`).

@@ -17,7 +17,7 @@ import pytest
 
 import notebook_executor as nx
 from gcs import FakeMetadataServer, Proxy, jwt_claims, service_account_key
-from helpers import notebook
+from helpers import notebook, stdout_of
 
 
 def stdout_of_nb(nb: dict) -> str:
@@ -93,6 +93,21 @@ def test_bad_uris_are_refused(cli, tmp_path):
         r = cli("run", local_in, uri)
         assert r.returncode == 2 and words in r.stderr, (uri, r.stderr)
     assert not (tmp_path / "s3:").exists()
+
+
+def test_file_uris_as_pathlib_writes_them(cli, executor, tmp_path):
+    """`Path.as_uri()` percent-encodes a space and a non-ASCII name; run, submit and the
+    output location read them as the paths they name."""
+    folder = tmp_path / "my notebooks"
+    folder.mkdir()
+    src = notebook(folder / "été.ipynb", "print('ran')")
+    out = folder / "out put.ipynb"
+    r = cli("run", src.as_uri(), out.as_uri())
+    assert r.returncode == 0, r.stderr
+    assert stdout_of(str(out)) == "ran\n"
+    e = executor.wait(executor.submit(src.as_uri(), output_location=(folder / "runs").as_uri()).id, timeout=60)
+    assert e.state == "SUCCEEDED", e.state_message
+    assert e.output_notebook_uri.startswith(str(folder / "runs") + "/") and stdout_of(e.output_notebook_uri) == "ran\n"
 
 
 def test_a_50_mb_output_is_uploaded_whole(cli, fake_gcs, bucket, tmp_path):

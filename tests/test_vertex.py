@@ -5,8 +5,6 @@ credential chain demanded, the job's command really run) and the Cloud Storage e
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 import notebook_executor as nx
 from conftest import VERTEX_IMAGE, VERTEX_PROJECT, run_cli
 from helpers import notebook
-from stores import execute_sql, query_sql
+from stores import execute_sql, serve_fires, this_minute
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"}
 
@@ -75,7 +73,7 @@ def test_a_run_on_vertex_with_every_field_mapped(executor, fake_vertex, fake_gcs
     assert container["command"] == ["notebook-executor"]
     stem = out[:-len(".ipynb")]
     assert container["args"] == ["run", f"{stem}.input.ipynb", out, "--status", f"{stem}.status.json",
-                                 "--no-progress", "--log-output", "-k", "python3",
+                                 "--recorded-input-path", e.input_notebook, "--no-progress", "--log-output", "-k", "python3",
                                  "--parameters-json", '{"learning_rate":0.01}', "--timeout", "600",
                                  "--cell-timeout", "120"]
     assert body["jobSpec"]["serviceAccount"] == "runner@nx.iam.gserviceaccount.com"
@@ -86,7 +84,10 @@ def test_a_run_on_vertex_with_every_field_mapped(executor, fake_vertex, fake_gcs
     assert done.state == "SUCCEEDED", done.state_message
     assert seen[0] == "PREPARING" and "RUNNING" in seen and seen[-1] == "SUCCEEDED", seen
     assert done.progress.cells_done == done.progress.cells_total == 4  # with the injected cell
-    assert stdout_of_nb(json.loads(fake_gcs.get(out))) == "lr 0.01\n"
+    executed = json.loads(fake_gcs.get(out))
+    assert stdout_of_nb(executed) == "lr 0.01\n"
+    # papermill's metadata names the notebook submitted, not the staged copy the job read.
+    assert executed["metadata"]["papermill"]["input_path"] == e.input_notebook == str(src)
     assert b"lr 0.01" in fake_gcs.get(done.output_html_uri)
     # The job ran as Vertex runs it: its command, Vertex's variables, our token.
     job = fake_vertex.jobs[e.backend_job_id]
@@ -237,32 +238,11 @@ def test_catalogue_values_are_the_apis(executor):
 
 def test_serve_fires_a_vertex_schedule_with_no_jupyterlab(vertex_env, tmp_path):
     """A schedule fires a Vertex job from `notebook-executor serve` alone, and serve's
-    dispatcher follows the job to its end. The slot is brought to now in the store (an
-    injected clock) instead of waiting for a minute boundary."""
+    dispatcher follows the job to its end."""
     store_path = tmp_path / "store.sqlite"
-    store = f"sqlite://{store_path}"
-    executor = nx.Executor(store)
-    import datetime
-
-    # Today's slot of this very minute, which has just passed: due now, on time.
-    slot = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
-    s = executor.create_schedule(notebook(tmp_path / "daily.ipynb", "print('daily')"),
-                                 f"{slot.minute} {slot.hour} * * *", backend="vertex", region="us-east1")
-    execute_sql(store, f"UPDATE schedules SET next_run_time = '{slot.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}' "
-                       f"WHERE id = '{s.id}';")
-    log = open(tmp_path / "serve.log", "w")
-    serve = subprocess.Popen([sys.executable, "-m", "notebook_executor.cli", "serve", "--store", store],
-                             stdout=log, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        state = None
-        while state != "SUCCEEDED":
-            assert time.monotonic() < deadline, (state, (tmp_path / "serve.log").read_text())
-            time.sleep(0.3)
-            row = next(iter(query_sql(store_path, "SELECT state, region FROM executions WHERE schedule_id = ?", s.id)), None)
-            state = row and row[0]
-            assert state not in ("FAILED", "EXPIRED", "CANCELLED"), state
-        assert row[1] == "us-east1"
-    finally:
-        serve.terminate()
-        serve.wait(timeout=30)
+    executor = nx.Executor(f"sqlite://{store_path}")
+    slot = this_minute()
+    s = executor.create_schedule(notebook(tmp_path / "daily.ipynb", "print('daily')"), f"{slot.minute} {slot.hour} * * *",
+                                 backend="vertex", region="us-east1")
+    fired = serve_fires(store_path, s.id, slot, tmp_path / "serve.log")
+    assert fired["region"] == "us-east1"

@@ -70,7 +70,7 @@ def execute_notebook(
 
 def _execute(input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress,
              log_output, allow_errors, return_notebook, status=None,
-             skip_cells_with_tag="skip-execution") -> str | None:
+             skip_cells_with_tag="skip-execution", recorded_input_path=None) -> str | None:
     return _core.execute_notebook(
         os.fspath(input_path),
         None if output_path is None else os.fspath(output_path),
@@ -86,6 +86,7 @@ def _execute(input_path, output_path, parameters, kernel_name, cwd, timeout, cel
         python_env(),
         return_notebook,
         status,
+        recorded_input_path,
     )
 
 

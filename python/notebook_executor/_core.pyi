@@ -51,9 +51,15 @@ def execute_notebook(
     skip_cells_with_tag: str | None,
     env: PythonEnv,
     return_notebook: bool = True,
+    status: str | None = None,
+    recorded_input_path: str | None = None,
 ) -> str | None:
     """Run a notebook in the foreground and return the executed notebook as JSON text
     (None when ``return_notebook`` is false).
+
+    ``status``: where the run's progress and end state go as JSON (a remote job's status
+    object). ``recorded_input_path``: the input path the output's papermill metadata
+    records (a job's staged copy records the notebook that was submitted).
 
     Inputs are checked (notebook, kernel, parameters) before anything is written. The GIL
     is released while the kernel runs; a pending signal (Ctrl-C) stops the run, kills the

@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     run.add_argument("--status", metavar="URI", help="write the run's progress and end state there as JSON "
                      "(remote backends follow their jobs by it)")
+    run.add_argument("--recorded-input-path", metavar="PATH", help="the input path the output's papermill "
+                     "metadata records (a remote job runs a staged copy of the notebook that was submitted)")
     run.set_defaults(handler=_run)
 
     submit = commands.add_parser("submit", help="queue a notebook to run in the background",
@@ -253,6 +255,7 @@ def _run(args: argparse.Namespace) -> int:
         skip_cells_with_tag=args.skip_cells_with_tag,
         return_notebook=False,  # the CLI needs only the file
         status=args.status,
+        recorded_input_path=args.recorded_input_path,
     )
     if not args.output:
         print(f"{PROG}: wrote {output}", file=sys.stderr)

@@ -130,6 +130,9 @@ pub fn run_command(execution: &Execution) -> Vec<String> {
         out.clone(),
         "--status".to_owned(),
         status_uri_of(out),
+        // The output's metadata names the notebook submitted, not its staged copy.
+        "--recorded-input-path".to_owned(),
+        spec.input_notebook.clone(),
         "--no-progress".to_owned(),
         // The notebook's output in the job's logs too.
         "--log-output".to_owned(),

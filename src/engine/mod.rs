@@ -33,6 +33,9 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub input: Location,
+    /// The input as papermill's metadata records it (`input_path`); None: `input`. A
+    /// background run reads a snapshot of the notebook and records the one submitted.
+    pub recorded_input_path: Option<String>,
     /// Where the executed notebook goes: written after every cell locally, to Cloud Storage
     /// at most every `upload_every` and at the end. None: not written.
     pub output: Option<Location>,
@@ -132,7 +135,10 @@ pub async fn prepare(options: RunOptions) -> Result<PreparedRun> {
             "parameters": typed.to_json(),
             "environment_variables": {},
             "version": env!("CARGO_PKG_VERSION"),
-            "input_path": options.input.to_string(),
+            "input_path": options
+                .recorded_input_path
+                .clone()
+                .unwrap_or_else(|| options.input.to_string()),
             "output_path": options.output.as_ref().map(Location::to_string),
             "start_time": null,
             "end_time": null,

@@ -95,7 +95,7 @@ impl KernelSearch {
         if let Some(paths) = std::env::var_os("JUPYTER_PATH") {
             dirs.extend(std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()));
         }
-        let user = user_data_dir();
+        let user = crate::jupyter_paths::data_dir();
         let env = env_prefix.as_ref().map(|p| p.join("share").join("jupyter"));
         let system = [
             PathBuf::from("/usr/local/share/jupyter"),
@@ -236,21 +236,6 @@ fn read_spec(name: &str, folder: &Path, file: &Path) -> Result<KernelSpec> {
         },
         env_prefix,
     })
-}
-
-/// jupyter_core's `jupyter_data_dir()`.
-fn user_data_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("JUPYTER_DATA_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from)?;
-    if cfg!(target_os = "macos") {
-        return Some(home.join("Library").join("Jupyter"));
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".local").join("share"));
-    Some(base.join("jupyter"))
 }
 
 #[cfg(test)]

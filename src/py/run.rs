@@ -37,7 +37,7 @@ impl PythonEnv {
 }
 
 #[pyfunction]
-#[pyo3(signature = (input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress, log_output, allow_errors, skip_cells_with_tag, env, return_notebook=true, status=None))]
+#[pyo3(signature = (input_path, output_path, parameters, kernel_name, cwd, timeout, cell_timeout, progress, log_output, allow_errors, skip_cells_with_tag, env, return_notebook=true, status=None, recorded_input_path=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn execute_notebook(
     py: Python<'_>,
@@ -55,6 +55,7 @@ pub fn execute_notebook(
     env: PythonEnv,
     return_notebook: bool,
     status: Option<String>,
+    recorded_input_path: Option<String>,
 ) -> PyResult<Option<String>> {
     let status = status
         .map(|s| storage::parse_field("status", &s))
@@ -71,6 +72,7 @@ pub fn execute_notebook(
         timeouts::timeout("cell_timeout", cell_timeout).map_err(|e| to_pyerr(py, e))?;
     let options = RunOptions {
         input,
+        recorded_input_path,
         output,
         parameters,
         kernel_name,

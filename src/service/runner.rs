@@ -298,6 +298,7 @@ async fn run_one(service: &Service, execution: Execution, warm: Option<Kernel>) 
     };
     let options = RunOptions {
         input,
+        recorded_input_path: Some(spec.input_notebook.clone()),
         output: Some(output_of(&execution)?),
         parameters: parameters_of(spec),
         kernel_name: Some(spec.kernel_name.clone()).filter(|k| !k.is_empty()),

@@ -53,12 +53,22 @@ impl Location {
             });
         }
         if let Some(rest) = text.strip_prefix("file://") {
-            if !rest.starts_with('/') {
+            // RFC 8089: no host, or `localhost`; the path percent-encoded (as browsers and
+            // `pathlib.Path.as_uri()` write a space or a non-ASCII name).
+            let path = rest.strip_prefix("localhost").unwrap_or(rest);
+            if !path.starts_with('/') {
                 return Err(format!(
-                    "{text:?}: a file:// URI needs an absolute path (file:///...)"
+                    "{text:?}: a file:// URI needs an absolute path on this machine (file:///...)"
                 ));
             }
-            return Ok(Location::Local(PathBuf::from(rest)));
+            let bytes: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
+            if bytes.contains(&0) {
+                return Err(format!("{text:?}: a path cannot hold a NUL byte"));
+            }
+            use std::os::unix::ffi::OsStringExt;
+            return Ok(Location::Local(PathBuf::from(
+                std::ffi::OsString::from_vec(bytes),
+            )));
         }
         if let Some((scheme, _)) = text.split_once("://") {
             if !scheme.is_empty()
@@ -342,6 +352,10 @@ mod tests {
             Location::Local(PathBuf::from("/tmp/x.ipynb"))
         );
         assert_eq!(
+            Location::parse("file://localhost/tmp/a%20b/%C3%A9t%C3%A9.ipynb").unwrap(),
+            Location::Local(PathBuf::from("/tmp/a b/été.ipynb"))
+        );
+        assert_eq!(
             Location::parse("rel/x.ipynb").unwrap(),
             Location::Local(PathBuf::from("rel/x.ipynb"))
         );
@@ -354,6 +368,8 @@ mod tests {
             "gs://ab/x",
             "gs://b_/x",
             "file://rel/x",
+            "file://otherhost/x",
+            "file:///a%00b",
             "gs://bkt/a\nb",
         ] {
             assert!(Location::parse(bad).is_err(), "{bad:?}");

@@ -39,21 +39,15 @@ pub struct Store {
     pub staging_dir: PathBuf,
 }
 
-/// The Jupyter data dir (`JUPYTER_DATA_DIR`, else the platform's).
+/// The Jupyter data dir (`JUPYTER_DATA_DIR`, else the platform's; without a home, under
+/// the working directory).
 pub fn jupyter_data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("JUPYTER_DATA_DIR") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    if cfg!(target_os = "macos") {
-        return home.join("Library").join("Jupyter");
-    }
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".local").join("share"))
-        .join("jupyter")
+    crate::jupyter_paths::data_dir().unwrap_or_else(|| {
+        PathBuf::from(".")
+            .join(".local")
+            .join("share")
+            .join("jupyter")
+    })
 }
 
 /// `{jupyter_data_dir}/notebook_executor`: the default home of the store and outputs.

@@ -202,6 +202,13 @@ async def test_import_copies_into_the_root_never_over_a_file(api, root):
     assert custom["path"].startswith("results/week1/")
     status, err = await api("POST", "executions", e["id"], "import", body={"dest_dir": "quick.ipynb"})
     assert status == 400 and "not a folder" in err["error"]["message"]
+    # A file:// URI as pathlib writes one (percent-encoded), inside the root; never outside it.
+    by_uri = await api.ok("POST", "executions", e["id"], "import", body={"dest_dir": (root / "week 2").as_uri()})
+    assert by_uri["path"].startswith("week 2/") and (root / by_uri["path"]).is_file()
+    for outside in ["file:///tmp", "file://elsewhere/x", (root.parent / "out").as_uri()]:
+        status, err = await api("POST", "executions", e["id"], "import", body={"dest_dir": outside})
+        assert status == 400 and err["error"]["field"] == "dest_dir", (outside, err)
+    assert not list(root.glob("gs:*")) and not list(root.glob("file:*"))
 
 
 async def test_environments_config_preview_and_parameters(api):

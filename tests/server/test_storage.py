@@ -35,6 +35,11 @@ async def test_a_result_in_a_bucket_is_viewed_downloaded_imported_and_shared(api
     imported = await api.ok("POST", "executions", e["id"], "import", body={})
     assert imported["path"].startswith("imported_notebook_jobs/params-")
     assert stdout_of(json.loads((root / imported["path"]).read_text())) == "alpha=42\n"
+    # Into a bucket, as the Python API and the CLI import (no local folder named "gs:").
+    to_bucket = await api.ok("POST", "executions", e["id"], "import", body={"dest_dir": f"gs://{bucket}/kept/"})
+    assert to_bucket["path"].startswith(f"gs://{bucket}/kept/params-")
+    assert stdout_of(json.loads(fake_gcs.get(to_bucket["path"]))) == "alpha=42\n"
+    assert not (root / "gs:").exists()
 
     link = await api.ok("POST", "executions", e["id"], "share", body={}, expect=201)
     shared = await http_server_client.fetch(urlparse(link["url"]).path, raise_error=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 from typing import Any
 
@@ -114,7 +115,7 @@ class RestService:
         if isinstance(value, str) and "://" in value and not value.startswith("file://"):
             return value
         if isinstance(value, str) and value.startswith("file://"):
-            value = value[len("file://"):]
+            value = _file_uri_path(value, field)
         return local(value, field)
 
     # Executions
@@ -162,8 +163,7 @@ class RestService:
             dest = "imported_notebook_jobs"
         if not isinstance(dest, str) or not dest:
             raise BadRequest("dest_dir: give a folder path relative to the server's root", field="dest_dir")
-        real_dest = self.root.folder(dest, "dest_dir")
-        path = await self.executor.import_result(id, real_dest)
+        path = await self.executor.import_result(id, self.location(dest, "dest_dir", self.root.folder))
         return {"path": self.root.relative(path)}
 
     # Cloud Storage buckets (the dialog's "select a bucket, or create one")
@@ -314,3 +314,17 @@ class UnavailableService:
             raise self.error
 
         return unavailable
+
+
+def _file_uri_path(uri: str, field: str) -> str:
+    """The path of a ``file://`` URI as the core reads one (``src/storage/mod.rs``, RFC 8089: no
+    host or ``localhost``, the path percent-encoded), to be checked against the root before
+    the core sees it."""
+    from urllib.parse import unquote_to_bytes
+
+    path = uri.removeprefix("file://")
+    path = path.removeprefix("localhost")
+    if not path.startswith("/"):
+        raise BadRequest(f"{field}: {uri!r}: a file:// URI needs an absolute path on this machine (file:///...)",
+                         field=field)
+    return os.fsdecode(unquote_to_bytes(path))
