@@ -1,5 +1,6 @@
 //! The one error type of the core. It is converted to Python exceptions once, in `py::errors`.
 
+use crate::model::FailureKind;
 use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -114,6 +115,27 @@ pub fn cell_label(cell_index: usize, execution_count: Option<i64>) -> String {
 }
 
 impl Error {
+    /// The kind of a run's failure that this error is (recorded with the execution; the
+    /// CLI's exit code of `submit --wait` follows it, as `run`'s follows the exception).
+    pub fn failure_kind(&self) -> FailureKind {
+        match self {
+            Error::CellExecution { .. } => FailureKind::CellError,
+            Error::KernelDied { .. } | Error::Protocol(_) => FailureKind::KernelDied,
+            Error::KernelNotFound { .. } => FailureKind::KernelNotFound,
+            Error::Timeout { .. } => FailureKind::Timeout,
+            Error::NotebookFormat { .. }
+            | Error::Parameter { .. }
+            | Error::Cancelled
+            | Error::Io { .. }
+            | Error::Invalid { .. }
+            | Error::InvalidSchedule { .. }
+            | Error::NotFound { .. }
+            | Error::Conflict(_)
+            | Error::Store { .. }
+            | Error::Resource { .. } => FailureKind::None,
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

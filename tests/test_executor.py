@@ -388,6 +388,45 @@ def test_cli_submit_list_show_cancel_delete_import(store_url, tmp_path):
 
 
 
+@pytest.mark.parametrize("cells, options, code, kind, state", [
+    (["1/0"], [], 1, "cell_error", "FAILED"),
+    (["print('alive', flush=True)", "import os; os._exit(1)"], [], 3, "kernel_died", "FAILED"),
+    (["import time; time.sleep(30)"], ["--cell-timeout", "1"], 4, "timeout", "FAILED"),
+    (["import time; time.sleep(30)"], ["--timeout", "2"], 4, "timeout", "EXPIRED"),
+])
+def test_submit_wait_exits_as_run_does_for_the_same_end(store_url, tmp_path, cells, options, code, kind, state):
+    """SPEC's exit codes, for a background run: the record keeps what kind of failure ended it."""
+    from conftest import run_cli
+
+    store = ["--store", store_url]
+    done = run_cli("submit", notebook(tmp_path / "nb.ipynb", *cells), "--wait", "--json", *options, *store, timeout=120)
+    assert done.returncode == code, done.stderr
+    execution = json.loads(done.stdout)
+    assert (execution["state"], execution["failure_kind"]) == (state, kind), execution
+    assert nx.Executor(store_url).get(execution["id"]).failure_kind == kind
+
+
+def test_a_cancelled_wait_exits_130_and_a_success_records_no_failure(executor, store_url, tmp_path):
+    from conftest import CLI
+
+    ok = executor.wait(executor.submit(notebook(tmp_path / "ok.ipynb", "1")).id, timeout=60)
+    assert ok.failure_kind == ""
+    slow = notebook(tmp_path / "slow.ipynb", "import time; time.sleep(60)")
+    waiting = subprocess.Popen([str(CLI), "submit", str(slow), "--wait", "--json", "--store", store_url],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (running := executor.list(state="RUNNING").items):
+            assert time.monotonic() < deadline and waiting.poll() is None, waiting.stderr and waiting.stderr.read()
+            time.sleep(0.1)
+        executor.cancel(running[0].id)
+        out, err = waiting.communicate(timeout=60)
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 130, err
+    assert json.loads(out)["state"] == "CANCELLED" and json.loads(out)["failure_kind"] == ""
+
+
 def test_without_a_store_url_the_store_is_a_wal_sqlite_file_in_the_jupyter_data_dir(tmp_path):
     from conftest import run_cli
 

@@ -104,6 +104,7 @@ def test_a_failing_notebook_says_which_cell_and_why(executor, vertex_env, tmp_pa
     done, _ = follow(executor, e.id)
     assert done.state == "FAILED"
     assert "ValueError: no data for 2026-11-28" in done.state_message, done.state_message
+    assert done.failure_kind == "cell_error"  # told by the run's status beside its output
 
 
 def test_a_platform_failure_gives_the_platforms_message(executor, fake_vertex, vertex_env, tmp_path):
@@ -113,6 +114,7 @@ def test_a_platform_failure_gives_the_platforms_message(executor, fake_vertex, v
                         accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1)
     done, _ = follow(executor, e.id)
     assert done.state == "FAILED" and "custom_model_training_nvidia_t4_gpus" in done.state_message
+    assert done.failure_kind == ""  # the platform's failure, not the run's
 
 
 @pytest.mark.parametrize("when", ["PENDING", "RUNNING"])

@@ -47,6 +47,8 @@ export interface IExecution extends Required<Omit<ISubmission, 'parameters' | 't
   cell_timeout_seconds: number | null;
   state: ExecutionState;
   state_message: string;
+  /** What kind of failure ended the run ('' for any other end, or a failure of the platform). */
+  failure_kind: '' | 'cell_error' | 'kernel_died' | 'kernel_not_found' | 'timeout';
   schedule_id: string | null;
   scheduled_time: string | null;
   create_time: string;

@@ -11,7 +11,8 @@ import warnings
 from pathlib import Path
 
 from . import __version__, _core, _execute
-from .errors import CellExecutionError, NotebookExecutorError, ParameterError, ValidationError
+from .errors import (CancelledError, CellExecutionError, ExecutionTimeoutError, KernelDiedError, KernelNotFoundError,
+                     NotebookExecutorError, ParameterError, ValidationError)
 
 PROG = "notebook-executor"
 EXIT_USAGE = 2
@@ -311,9 +312,24 @@ def _submit(args: argparse.Namespace) -> int:
         _print_json(execution.to_dict())
     else:
         print(execution.id if not args.wait else _describe(execution))
-    if args.wait and execution.state != "SUCCEEDED":
-        return {"FAILED": 1, "EXPIRED": 4, "CANCELLED": 1}.get(execution.state, 1)
-    return 0
+    return _exit_code_of(execution) if args.wait else 0
+
+
+# The exception class `run` would raise for the failure that ended a background run.
+_FAILURE_CLASSES = {"cell_error": CellExecutionError, "kernel_died": KernelDiedError,
+                    "kernel_not_found": KernelNotFoundError, "timeout": ExecutionTimeoutError}
+
+
+def _exit_code_of(execution) -> int:
+    """The exit code of `submit --wait`: as `run`'s for the same end (SPEC's codes)."""
+    if execution.state == "SUCCEEDED":
+        return 0
+    if execution.state == "CANCELLED":
+        return CancelledError.exit_code
+    if execution.state == "EXPIRED":
+        return ExecutionTimeoutError.exit_code
+    failure = _FAILURE_CLASSES.get(execution.failure_kind)
+    return failure.exit_code if failure else 1  # the platform failed the run: it did not succeed
 
 
 def _wait_with_progress(executor, execution):

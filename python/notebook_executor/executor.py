@@ -42,6 +42,11 @@ class Execution:
     input_notebook: str
     state: str
     state_message: str = ""
+    #: What kind of failure ended the run (FAILED or EXPIRED): "cell_error", "kernel_died",
+    #: "kernel_not_found" or "timeout"; "" otherwise, or when the platform failed it (a job
+    #: that could not start, a runner that died). ``errors.failure_class`` maps it to the
+    #: exception class, whose ``exit_code`` the CLI's ``submit --wait`` returns.
+    failure_kind: str = ""
     parameters: dict = field(default_factory=dict)
     kernel_name: str = ""
     environment: str = ""

@@ -15,7 +15,7 @@
 use super::BoxFuture;
 use crate::engine::status;
 use crate::error::{Error, Failure, Result};
-use crate::model::{staged_input_uri_of, status_uri_of, Execution, State};
+use crate::model::{staged_input_uri_of, status_uri_of, Execution, FailureKind, State};
 use crate::render::write_result_page;
 use crate::storage::{self, Location};
 use crate::store::{time_text_ago, Store};
@@ -351,9 +351,10 @@ async fn finish(store: &Store, api: &dyn JobApi, e: &Execution, phase: Phase) ->
         store.set_progress(&e.id, &status.progress).await?;
     }
     let ended_run = status.filter(|s| s.state.is_terminal());
-    let (state, message) = match (phase, ended_run) {
-        (Phase::Succeeded, _) => (State::Succeeded, String::new()),
-        (Phase::Expired(reason), _) => (State::Expired, reason),
+    let none = FailureKind::None;
+    let (state, message, failure_kind) = match (phase, ended_run) {
+        (Phase::Succeeded, _) => (State::Succeeded, String::new(), none),
+        (Phase::Expired(reason), _) => (State::Expired, reason, FailureKind::Timeout),
         // Cancelled without our asking while a time limit was set: the engine's limit (a
         // minute after the run's own) ended it.
         (Phase::Cancelled, None)
@@ -368,6 +369,7 @@ async fn finish(store: &Store, api: &dyn JobApi, e: &Execution, phase: Phase) ->
                     e.spec.timeout_seconds.unwrap_or_default(),
                     api_label(api.backend_name())
                 ),
+                FailureKind::Timeout,
             )
         }
         (Phase::Cancelled, _) if e.state != State::Cancelling => (
@@ -376,31 +378,35 @@ async fn finish(store: &Store, api: &dyn JobApi, e: &Execution, phase: Phase) ->
                 "the job was stopped in {}, not through notebook-executor; the partial output is kept",
                 api_label(api.backend_name())
             ),
+            none,
         ),
         (Phase::Cancelled, None) if e.progress.cells_total == 0 => (
             State::Cancelled,
             "cancelled before the run started".to_owned(),
+            none,
         ),
         (Phase::Cancelled, _) => (
             State::Cancelled,
             "cancelled while running; the partial output is kept".to_owned(),
+            none,
         ),
         (Phase::Failed(_) | Phase::Lost(_), Some(run)) if run.state != State::Succeeded => {
-            (run.state, run.message)
+            (run.state, run.message, run.failure_kind)
         }
         // The run had ended well before the engine went away.
-        (Phase::Lost(_), Some(run)) => (run.state, run.message),
-        (Phase::Failed(reason) | Phase::Lost(reason), _) => (State::Failed, reason),
+        (Phase::Lost(_), Some(run)) => (run.state, run.message, run.failure_kind),
+        (Phase::Failed(reason) | Phase::Lost(reason), _) => (State::Failed, reason, none),
         (Phase::Missing, _) => (
             State::Failed,
             format!("the job {} no longer exists", e.backend_job_id),
+            none,
         ),
         (Phase::Preparing | Phase::Running | Phase::Cancelling, _) => unreachable!("not an end"),
     };
     write_result_page(e, state, &message).await;
     let from = [State::Preparing, State::Running, State::Cancelling];
     store
-        .transition(&e.id, &from, state, Some(&message))
+        .end_as(&e.id, &from, state, Some(&message), failure_kind)
         .await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::RunObserver;
 use crate::error::{Error, Result};
-use crate::model::{Progress, RunStatus, State};
+use crate::model::{FailureKind, Progress, RunStatus, State};
 use crate::storage::{self, Location};
 use crate::store::now_text;
 use std::time::Duration;
@@ -75,11 +75,43 @@ pub async fn write_progress(
             state: State::Running,
             progress: current,
             message: String::new(),
+            failure_kind: FailureKind::None,
             update_time: now_text(),
         };
         // A status that cannot be written now is written at the next change or at the end.
         let _ = write(&location, &status).await;
         tokio::time::sleep(every).await;
+    }
+}
+
+/// How a run ended, as its record says it (local runs) and its status tells it (remote).
+pub struct RunEnd {
+    pub state: State,
+    pub message: String,
+    pub failure_kind: FailureKind,
+}
+
+pub fn end_of<T>(result: &Result<T>) -> RunEnd {
+    let (state, message) = match result {
+        Ok(_) => (State::Succeeded, String::new()),
+        Err(Error::Cancelled) => (
+            State::Cancelled,
+            "cancelled while running; the partial output is kept".to_owned(),
+        ),
+        Err(Error::Timeout {
+            run_timeout: true,
+            message,
+            ..
+        }) => (State::Expired, message.clone()),
+        Err(e) => (State::Failed, e.to_string()),
+    };
+    RunEnd {
+        state,
+        message,
+        failure_kind: result
+            .as_ref()
+            .err()
+            .map_or(FailureKind::None, Error::failure_kind),
     }
 }
 
@@ -89,20 +121,12 @@ pub async fn write_final<T>(
     progress: Progress,
     result: &Result<T>,
 ) -> Result<()> {
-    let (state, message) = match result {
-        Ok(_) => (State::Succeeded, String::new()),
-        Err(Error::Cancelled) => (State::Cancelled, "cancelled while running".to_owned()),
-        Err(Error::Timeout {
-            run_timeout: true,
-            message,
-            ..
-        }) => (State::Expired, message.clone()),
-        Err(e) => (State::Failed, e.to_string()),
-    };
+    let end = end_of(result);
     let status = RunStatus {
-        state,
+        state: end.state,
         progress,
-        message,
+        message: end.message,
+        failure_kind: end.failure_kind,
         update_time: now_text(),
     };
     write(location, &status).await

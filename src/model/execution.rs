@@ -93,6 +93,53 @@ pub struct Progress {
     pub current_cell: Option<i64>,
 }
 
+/// What kind of failure ended a run (FAILED or EXPIRED), as the CLI's exit codes and the
+/// Python exception classes tell them apart; `None` for any other end, and for a failure
+/// of the platform rather than of the run (a job that could not start, a runner that died).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    #[default]
+    #[serde(rename = "")]
+    None,
+    /// A cell raised.
+    CellError,
+    /// The kernel died, or its messages could not be read.
+    KernelDied,
+    /// The kernelspec is not there (any more) where the run looked.
+    KernelNotFound,
+    /// A cell's or the run's time limit.
+    Timeout,
+}
+
+impl FailureKind {
+    pub const ALL: [FailureKind; 5] = [
+        FailureKind::None,
+        FailureKind::CellError,
+        FailureKind::KernelDied,
+        FailureKind::KernelNotFound,
+        FailureKind::Timeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::None => "",
+            FailureKind::CellError => "cell_error",
+            FailureKind::KernelDied => "kernel_died",
+            FailureKind::KernelNotFound => "kernel_not_found",
+            FailureKind::Timeout => "timeout",
+        }
+    }
+
+    /// A stored value; an unknown one (a newer version's) reads as `None`.
+    pub fn parse(text: &str) -> FailureKind {
+        FailureKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
     pub id: String,
@@ -100,6 +147,8 @@ pub struct Execution {
     pub spec: ExecutionSpec,
     pub state: State,
     pub state_message: String,
+    #[serde(default)]
+    pub failure_kind: FailureKind,
     pub create_time: String,
     pub start_time: Option<String>,
     pub end_time: Option<String>,
@@ -108,4 +157,22 @@ pub struct Execution {
     pub output_notebook_uri: String,
     pub output_html_uri: String,
     pub backend_job_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FailureKind;
+
+    #[test]
+    fn failure_kinds_read_back_as_stored_and_as_serialized() {
+        for kind in FailureKind::ALL {
+            assert_eq!(FailureKind::parse(kind.as_str()), kind);
+            // The store keeps `as_str`; JSON (REST, Python, a job's status) carries serde's.
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+        }
+        assert_eq!(FailureKind::parse("a_newer_kind"), FailureKind::None);
+    }
 }

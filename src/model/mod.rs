@@ -5,7 +5,7 @@ mod execution;
 mod schedule;
 mod status;
 
-pub use execution::{Execution, ExecutionSpec, Progress, State};
+pub use execution::{Execution, ExecutionSpec, FailureKind, Progress, State};
 pub use schedule::{
     LastExecution, MissedRuns, Schedule, ScheduleChanges, ScheduleFields, ScheduleState,
 };

@@ -2,7 +2,7 @@
 //! following the job can show cell progress and say why a run failed: the job's own state
 //! tells only that its process exited.
 
-use super::execution::{Progress, State};
+use super::execution::{FailureKind, Progress, State};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14,6 +14,9 @@ pub struct RunStatus {
     /// Why the run failed (the cell's error), or its warnings.
     #[serde(default)]
     pub message: String,
+    /// What kind of failure ended it (a status written by an older version has none).
+    #[serde(default)]
+    pub failure_kind: FailureKind,
     pub update_time: String,
 }
 

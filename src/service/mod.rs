@@ -168,6 +168,7 @@ impl Service {
             spec,
             state: State::Queued,
             state_message: String::new(),
+            failure_kind: Default::default(),
             create_time: now.clone(),
             start_time: None,
             end_time: None,

@@ -6,7 +6,7 @@ use super::{output_of, parameters_of, Service};
 use crate::backend::local::warm::{self, WakeSocket};
 use crate::backend::local::NAME as LOCAL;
 use crate::engine::{self, RunObserver, RunOptions};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::kernel::Kernel;
 use crate::model::{Execution, Progress, State};
 use crate::render::write_result_page;
@@ -381,19 +381,11 @@ async fn run_one(service: &Service, execution: Execution, warm: Option<Kernel>) 
     let _ = reporter.await;
     watcher.abort();
 
-    let (state, message) = match &result {
-        Ok(_) => (State::Succeeded, String::new()),
-        Err(Error::Cancelled) => (
-            State::Cancelled,
-            "cancelled while running; the partial output is kept".into(),
-        ),
-        Err(Error::Timeout {
-            run_timeout: true,
-            message,
-            ..
-        }) => (State::Expired, message.clone()),
-        Err(e) => (State::Failed, e.to_string()),
-    };
+    let engine::status::RunEnd {
+        state,
+        message,
+        failure_kind,
+    } = engine::status::end_of(&result);
     // The run's warnings stay in the record, after what ended it.
     let message = std::iter::once(message)
         .chain(warnings)
@@ -405,6 +397,8 @@ async fn run_one(service: &Service, execution: Execution, warm: Option<Kernel>) 
         write_result_page(&result_of, state, &message).await;
     }
     let from = [State::Preparing, State::Running, State::Cancelling];
-    store.transition(&id, &from, state, Some(&message)).await?;
+    store
+        .end_as(&id, &from, state, Some(&message), failure_kind)
+        .await?;
     Ok(())
 }

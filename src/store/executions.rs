@@ -3,14 +3,14 @@
 
 use super::{get, now_text, Store};
 use crate::error::{Error, Result};
-use crate::model::{Execution, ExecutionSpec, Progress, State};
+use crate::model::{Execution, ExecutionSpec, FailureKind, Progress, State};
 use sqlx::any::AnyRow;
 use sqlx::AssertSqlSafe;
 
 pub type ExecutionRow = Execution;
 
 const COLUMNS: &str =
-    "seq, id, spec, state, state_message, create_time, start_time, end_time, update_time, \
+    "seq, id, spec, state, state_message, failure_kind, create_time, start_time, end_time, update_time, \
      cells_total, cells_done, current_cell, output_notebook_uri, output_html_uri, backend_job_id";
 
 #[derive(Debug, Clone, Default)]
@@ -34,6 +34,7 @@ fn from_row(row: &AnyRow) -> Result<(i64, Execution)> {
             spec,
             state: State::parse(&state).unwrap_or(State::Failed),
             state_message: get(row, "state_message"),
+            failure_kind: FailureKind::parse(&get::<String>(row, "failure_kind")),
             create_time: get(row, "create_time"),
             start_time: get(row, "start_time"),
             end_time: get(row, "end_time"),
@@ -231,11 +232,24 @@ impl Store {
         to: State,
         message: Option<&str>,
     ) -> Result<bool> {
+        self.end_as(id, from, to, message, FailureKind::None).await
+    }
+
+    /// A transition that also says what kind of failure it is (a run's end).
+    pub async fn end_as(
+        &self,
+        id: &str,
+        from: &[State],
+        to: State,
+        message: Option<&str>,
+        failure_kind: FailureKind,
+    ) -> Result<bool> {
         let now = now_text();
-        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 5)).collect();
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 6)).collect();
         let sql = format!(
             "UPDATE executions SET state = $1, state_message = COALESCE($2, state_message), update_time = $3, \
-             end_time = CASE WHEN $1 IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED') THEN $3 ELSE end_time END \
+             end_time = CASE WHEN $1 IN ('SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED') THEN $3 ELSE end_time END, \
+             failure_kind = $5 \
              WHERE id = $4 AND state IN ({})",
             placeholders.join(", ")
         );
@@ -243,7 +257,8 @@ impl Store {
             .bind(to.as_str())
             .bind(message)
             .bind(&now)
-            .bind(id);
+            .bind(id)
+            .bind(failure_kind.as_str());
         for state in from {
             query = query.bind(state.as_str());
         }

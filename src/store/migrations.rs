@@ -113,6 +113,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE runners ADD COLUMN warm_kernel TEXT NOT NULL DEFAULT '';
     "#,
     ),
+    (
+        // What kind of failure ended a run (the CLI's exit code of `submit --wait`).
+        8,
+        r#"
+    ALTER TABLE executions ADD COLUMN failure_kind TEXT NOT NULL DEFAULT '';
+    "#,
+    ),
 ];
 
 fn for_postgres(ddl: &str) -> String {
